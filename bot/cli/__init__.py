@@ -1,0 +1,1 @@
+"""Console windows onto the engine: `python -m bot …`."""

@@ -1,0 +1,133 @@
+"""`python -m bot`: ask, content, chat, eval, serve and run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from bot.content import ContentError, report
+from bot.core.engine import Engine
+
+CONTENT_DIR = Path(__file__).resolve().parents[2] / "content"
+logger = logging.getLogger(__name__)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    parser.add_argument("--content", type=Path, default=CONTENT_DIR, help="content directory")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ask = commands.add_parser("ask", help="answer one message (or one per line with --stdin)")
+    ask.add_argument("text", nargs="?", default=None)
+    ask.add_argument("--json", action="store_true", help="print the machine-readable answer")
+    ask.add_argument("--stdin", action="store_true", help="read one message per line from stdin")
+
+    content = commands.add_parser("content", help="validate or dump the content store")
+    content.add_argument("action", nargs="?", choices=["check"], help="validate and report")
+    content.add_argument("--json", action="store_true", help="print the loaded content as JSON")
+
+    commands.add_parser("chat", help="talk to the bot offline in this terminal")
+    evaluate = commands.add_parser("eval", help="measure the matcher on a labelled JSONL file")
+    evaluate.add_argument("file", type=Path)
+    evaluate.add_argument("--no-baselines", action="store_true")
+    evaluate.add_argument("--tune", action="store_true", help="search thresholds on the file")
+    commands.add_parser("serve", help="run the Telegram bot")
+    commands.add_parser("run", help="serve when TELEGRAM_BOT_TOKEN is set, else chat")
+
+    args = parser.parse_args(argv)
+    if args.command == "content" and args.action == "check":
+        return _content_check(args.content)
+    if args.command == "serve" or (args.command == "run" and _has_token()):
+        from bot.telegram import serve
+
+        return serve()
+    try:
+        engine = Engine.load(args.content)
+    except ContentError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if args.command == "ask":
+        return _ask(engine, args.text, as_json=args.json, from_stdin=args.stdin)
+    if args.command == "content":
+        print(json.dumps(_content_json(engine), ensure_ascii=False, indent=2))
+        return 0
+    if args.command == "eval":
+        from bot.cli.evaluate import evaluate_file
+
+        return evaluate_file(engine, args.file, baselines=not args.no_baselines, tune=args.tune)
+    from bot.cli.chat import chat
+
+    return chat(engine)
+
+
+def _has_token() -> bool:
+    if os.environ.get("TELEGRAM_BOT_TOKEN"):
+        return True
+    env = Path(".env")
+    if not env.is_file():
+        return False
+    for line in env.read_text(encoding="utf-8").splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "TELEGRAM_BOT_TOKEN" and value.strip().strip("'\""):
+            return True
+    return False
+
+
+def _content_check(directory: Path) -> int:
+    try:
+        Engine.load(directory)
+    except ContentError as exc:
+        print(report(exc.problems))
+        return 1
+    print(f"content OK: {directory}")
+    return 0
+
+
+def _ask(engine: Engine, text: str | None, *, as_json: bool, from_stdin: bool) -> int:
+    if from_stdin:
+        messages = [line.rstrip("\r\n") for line in sys.stdin]
+    elif text is not None:
+        messages = [text]
+    else:
+        print("ask needs TEXT or --stdin", file=sys.stderr)
+        return 2
+    for message in messages:
+        reply = engine.ask(message)
+        if as_json:
+            record = {
+                "text": message,
+                "intent": reply.intent,
+                "food": reply.food,
+                "score": reply.score,
+                "suggestions": list(reply.suggestions),
+                "reply": reply.text,
+            }
+            print(json.dumps(record, ensure_ascii=False))
+        else:
+            from bot.cli.render import render
+
+            print(render(reply, colour=sys.stdout.isatty()))
+    return 0
+
+
+def _content_json(engine: Engine) -> dict[str, object]:
+    content = engine.content
+    return {
+        "intents": [
+            {
+                "id": i.id,
+                "title": i.title,
+                "category": i.category.value,
+                "examples": i.examples,
+                "related": i.related,
+                "sources": i.sources,
+            }
+            for i in content.intents.values()
+        ],
+        "foods": [f.model_dump(mode="json") for f in content.foods.values()],
+        "sources": [s.model_dump(mode="json") for s in content.sources.values()],
+    }

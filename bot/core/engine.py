@@ -1,0 +1,242 @@
+"""The answer engine: one message in, one Reply out — the same for every window.
+
+Order matters and is the product's safety policy: bad input is answered first,
+then the emergency layer (it wins over everything), then short social
+messages, then matching. Pure: no I/O after `Engine.load`.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from rapidfuzz import fuzz, process
+
+from bot.content import (
+    Category,
+    Content,
+    ContentError,
+    Food,
+    FoodKind,
+    Intent,
+    Problem,
+    load_content,
+)
+from bot.core.match import Matcher, Scored
+from bot.core.normalise import Normaliser
+from bot.core.reply import Button, Reply, ReplyKind
+from bot.core.urgent import Triggers
+
+logger = logging.getLogger(__name__)
+
+URGENT = "urgent_help"
+FOOD_LOOKUP = "food_lookup"
+START_CHECK = "start_check"
+MAX_CHARS = 4096  # Telegram's own limit on a message; anything longer is not a chat message
+REQUIRED_MESSAGES = (
+    "source_line fallback fallback_suggest none_of_these empty emoji_only too_long urgent_also "
+    "food_natural food_fortified food_unreliable food_alternative food_button"
+).split()
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Chosen by `python -m bot eval` on tests/data/eval.jsonl; see the README table."""
+
+    answer: float = 50.0  # below: the fallback
+    margin: float = 2.0  # top two closer than this (and both below `sure`): did-you-mean
+    sure: float = 75.0
+    suggest: float = 35.0  # lowest score still offered as a did-you-mean
+    social: float = 88.0  # fuzzy ratio to a social phrasing for hi / thanks / ok / bye
+
+
+class Engine:
+    def __init__(self, content: Content, thresholds: Thresholds | None = None) -> None:
+        self.content = content
+        self.thresholds = thresholds or Thresholds()
+        self.normalise = Normaliser(content.synonyms)
+        social = [i for i in content.intents.values() if i.category is Category.social]
+        self._social_examples = [(self.normalise(e), i.id) for i in social for e in i.examples]
+        self._social_words = {w for text, _ in self._social_examples for w in text.split()}
+        matchable = {
+            i.id: [self.normalise(e) for e in i.examples]
+            for i in content.intents.values()
+            if i.category is not Category.social
+        }
+        foods = {f.id: [self.normalise(n) for n in f.names] for f in content.foods.values()}
+        self.matcher = Matcher(matchable, foods, set(content.synonyms.stopwords))
+        urgent = content.intents.get(URGENT)
+        self._triggers = Triggers(urgent.triggers if urgent else [], self.normalise)
+
+    @classmethod
+    def load(cls, directory: Path, thresholds: Thresholds | None = None) -> Engine:
+        """Load content/ and build the engine; raise ContentError on any problem."""
+        content = load_content(directory, Normaliser)
+        missing = [key for key in REQUIRED_MESSAGES if key not in content.messages]
+        if missing:
+            raise ContentError(
+                [
+                    Problem(file="content/messages", field=k, message="required message missing")
+                    for k in missing
+                ]
+            )
+        return cls(content, thresholds)
+
+    # -- windows call these ------------------------------------------------------------
+
+    def ask(self, text: str) -> Reply:
+        if not text.strip():
+            return Reply(self.message("empty"), ReplyKind.invalid)
+        if len(text) > MAX_CHARS:
+            return Reply(self.message("too_long", length=f"{len(text):,}"), ReplyKind.invalid)
+        normalised = self.normalise(text)
+        if not normalised:
+            return Reply(self.message("emoji_only"), ReplyKind.invalid)
+        words = self.matcher.words(normalised)
+        analysis = self.matcher.analyse(normalised)
+        ranked = self.matcher.rank(analysis)
+        if self._triggers.fires(words):
+            return self._urgent(ranked)
+        social = self._social(normalised)
+        if social is not None:
+            return social
+        return self._decide(ranked, analysis.foods)
+
+    def act(self, action: str) -> Reply | None:
+        """The reply to a button; None for an action this content does not know."""
+        kind, _, ident = action.partition(":")
+        if kind == "i" and ident in self.content.intents:
+            return self.answer_intent(ident, 100.0)
+        if kind == "f" and ident in self.content.foods:
+            return self.answer_food(self.content.foods[ident], 100.0)
+        return None
+
+    def message(self, key: str, **values: str) -> str:
+        text = self.content.messages[key]
+        return text.format(**values) if values else text
+
+    # -- decisions ---------------------------------------------------------------------
+
+    def _decide(self, ranked: list[Scored], foods: tuple[str, ...]) -> Reply:
+        t = self.thresholds
+        if not ranked or ranked[0].score < t.answer:
+            return self._fallback(ranked)
+        top = ranked[0]
+        if top.intent == URGENT:
+            return self._urgent(ranked)
+        if len(ranked) > 1 and top.score < t.sure and top.score - ranked[1].score < t.margin:
+            return self._fallback(ranked)
+        if top.intent == FOOD_LOOKUP and foods:
+            return self.answer_food(self.content.foods[foods[0]], top.score)
+        return self.answer_intent(top.intent, top.score)
+
+    def _social(self, normalised: str) -> Reply | None:
+        words = normalised.split()
+        if not words or len(words) > 6 or not set(words) <= self._social_words:
+            return None
+        best = process.extractOne(
+            normalised,
+            [text for text, _ in self._social_examples],
+            scorer=fuzz.ratio,
+            processor=None,
+        )
+        if best is None or best[1] < self.thresholds.social:
+            return None
+        return self.answer_intent(self._social_examples[best[2]][1], round(best[1], 1))
+
+    # -- replies -----------------------------------------------------------------------
+
+    def answer_intent(self, intent_id: str, score: float) -> Reply:
+        intent = self.content.intents[intent_id]
+        kind = {
+            URGENT: ReplyKind.urgent,
+            START_CHECK: ReplyKind.start_check,
+        }.get(
+            intent_id, ReplyKind.social if intent.category is Category.social else ReplyKind.answer
+        )
+        return Reply(
+            text=self._with_sources(intent.answer.strip(), intent.sources),
+            kind=kind,
+            intent=intent.id,
+            score=score,
+            buttons=self._related(intent),
+        )
+
+    def answer_food(self, food: Food, score: float) -> Reply:
+        parts = [self.message(f"food_{food.kind.value}", **self._food_values(food))]
+        sources = list(food.sources)
+        buttons: list[Button] = []
+        if food.kind is FoodKind.unreliable and food.alternative:
+            alternative = self.content.foods[food.alternative]
+            parts.append(self.message("food_alternative", **self._food_values(alternative)))
+            sources += [s for s in alternative.sources if s not in sources]
+            label = self.message("food_button", name=alternative.name)
+            buttons.append(Button(label, f"f:{alternative.id}"))
+        text = "\n".join(p.strip() for p in parts if p.strip())
+        intent = self.content.intents[FOOD_LOOKUP]
+        buttons += self._related(intent)
+        return Reply(
+            text=self._with_sources(text, sources),
+            kind=ReplyKind.food,
+            intent=FOOD_LOOKUP,
+            food=food.id,
+            score=score,
+            buttons=tuple(buttons),
+        )
+
+    def _urgent(self, ranked: list[Scored]) -> Reply:
+        reply = self.answer_intent(URGENT, ranked[0].score if ranked else 100.0)
+        others = [s for s in ranked if s.intent != URGENT and s.score >= self.thresholds.answer]
+        if not others:
+            return reply
+        other = self.content.intents[others[0].intent]
+        text = f"{reply.text}\n\n{self.message('urgent_also')}"
+        return Reply(
+            text=text,
+            kind=ReplyKind.urgent,
+            intent=URGENT,
+            score=reply.score,
+            buttons=(Button(other.button, f"i:{other.id}"),),
+        )
+
+    def _fallback(self, ranked: list[Scored]) -> Reply:
+        suggestions = tuple(
+            s.intent
+            for s in ranked[:3]
+            if s.score >= self.thresholds.suggest and s.intent != URGENT
+        )
+        if not suggestions:
+            return Reply(self.message("fallback"), ReplyKind.fallback, score=_top(ranked))
+        buttons = [Button(self.content.intents[i].button, f"i:{i}") for i in suggestions]
+        buttons.append(Button(self.message("none_of_these"), "none"))
+        return Reply(
+            self.message("fallback_suggest"),
+            ReplyKind.fallback,
+            score=_top(ranked),
+            suggestions=suggestions,
+            buttons=tuple(buttons),
+        )
+
+    def _related(self, intent: Intent) -> tuple[Button, ...]:
+        return tuple(Button(self.content.intents[r].button, f"i:{r}") for r in intent.related)
+
+    def _with_sources(self, text: str, source_ids: list[str]) -> str:
+        if not source_ids:
+            return text
+        titles = "; ".join(html.escape(self.content.sources[s].title) for s in source_ids)
+        return f"{text}\n\n{self.message('source_line', sources=titles)}"
+
+    def _food_values(self, food: Food) -> dict[str, str]:
+        return {
+            "name": html.escape(food.name),
+            "mcg": f"{food.mcg:g}",
+            "serving": html.escape(food.serving),
+            "dv": str(food.dv_percent),
+            "note": food.note.strip(),
+        }
+
+
+def _top(ranked: list[Scored]) -> float:
+    return ranked[0].score if ranked else 0.0

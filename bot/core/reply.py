@@ -1,0 +1,39 @@
+"""What the engine hands to every window (Telegram, console, `ask --json`).
+
+A reply is plain data: the adapters only render it, so the three windows give
+byte-identical text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class ReplyKind(StrEnum):
+    answer = "answer"  # a curated intent answer
+    food = "food"  # a food_lookup answer
+    fallback = "fallback"  # nothing matched well enough; `suggestions` may hold did-you-mean ids
+    urgent = "urgent"  # the safety layer fired
+    social = "social"  # greeting, thanks, goodbye, ok, 👍
+    start_check = "start_check"  # the user wants the questionnaire: the adapter starts it
+    invalid = "invalid"  # empty, emoji-only, too long, …
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A follow-up choice. `action` is short and stable: `i:<intent_id>`, `f:<food_id>`, `none`."""
+
+    label: str
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    text: str  # Telegram HTML, ready to send
+    kind: ReplyKind
+    intent: str | None = None
+    food: str | None = None
+    score: float = 0.0
+    suggestions: tuple[str, ...] = ()
+    buttons: tuple[Button, ...] = field(default=())

@@ -1,0 +1,365 @@
+"""The SQLite implementation of `Storage`, on aiosqlite.
+
+One connection in WAL mode (readers never wait for the writer, and a crash loses at most the
+transaction in progress). aiosqlite runs statements on one worker thread; an asyncio lock
+around each method keeps a multi-statement transaction from interleaving with another task's
+statements. Every statement is parameterised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.storage.base import (
+    ANSWERED_KINDS,
+    QUESTION_KINDS,
+    RETENTION,
+    PendingQuestion,
+    Result,
+    Session,
+    Stats,
+    StorageError,
+    User,
+)
+from bot.storage.migrations import MIGRATIONS, Migration
+
+log = logging.getLogger(__name__)
+
+
+def _ts(now: datetime | None) -> int:
+    return int((now or datetime.now(UTC)).timestamp())
+
+
+def _dt(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+class SQLiteStorage:
+    """`Storage` on a local SQLite file. Create it with `await SQLiteStorage.open(path)`."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(
+        cls, path: Path | str, *, migrations: Sequence[Migration] = MIGRATIONS
+    ) -> SQLiteStorage:
+        """Open (creating if needed) the database and bring its schema up to date."""
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(str(path), isolation_level=None)
+        try:
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute("PRAGMA synchronous=NORMAL")
+            await db.execute("PRAGMA busy_timeout=5000")
+            await db.execute("PRAGMA foreign_keys=ON")
+            storage = cls(db)
+            await storage._migrate(migrations)
+        except BaseException:
+            await db.close()
+            raise
+        return storage
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._db.close()
+
+    async def __aenter__(self) -> SQLiteStorage:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # schema ---------------------------------------------------------------------------------
+
+    async def schema_version(self) -> int:
+        rows = await self._db.execute_fetchall("PRAGMA user_version")
+        return int(next(iter(rows))[0])
+
+    async def journal_mode(self) -> str:
+        rows = await self._db.execute_fetchall("PRAGMA journal_mode")
+        return str(next(iter(rows))[0])
+
+    async def _migrate(self, migrations: Sequence[Migration]) -> None:
+        current = await self.schema_version()
+        latest = max((m.version for m in migrations), default=0)
+        if current > latest:
+            raise StorageError(
+                f"database schema version {current} is newer than this code knows ({latest})"
+            )
+        for migration in sorted(migrations, key=lambda m: m.version):
+            if migration.version <= current:
+                continue
+            log.info("applying migration %d: %s", migration.version, migration.description)
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in migration.statements:
+                    await self._db.execute(statement)
+                # PRAGMA takes no parameters; the version is an int from our own code.
+                await self._db.execute(f"PRAGMA user_version = {int(migration.version)}")
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")
+
+    async def _write(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Cursor:
+        async with self._lock:
+            return await self._db.execute(sql, params)
+
+    async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        async with self._lock:
+            return list(await self._db.execute_fetchall(sql, params))
+
+    async def _fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any | None:
+        rows = await self._fetchall(sql, params)
+        return rows[0] if rows else None
+
+    async def _transaction(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        async with self._lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, params in statements:
+                    await self._db.execute(sql, params)
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")
+
+    # users ----------------------------------------------------------------------------------
+
+    async def touch_user(
+        self, user_id: int, language_code: str | None, *, now: datetime | None = None
+    ) -> None:
+        ts = _ts(now)
+        await self._write(
+            """
+            INSERT INTO users (user_id, first_seen, last_seen, language_code, blocked)
+            VALUES (?, ?, ?, ?, 0)
+            ON CONFLICT (user_id) DO UPDATE SET
+                last_seen = excluded.last_seen,
+                language_code = COALESCE(excluded.language_code, users.language_code),
+                blocked = 0
+            """,
+            (user_id, ts, ts, language_code),
+        )
+
+    async def set_blocked(self, user_id: int, blocked: bool) -> None:
+        await self._write(
+            "UPDATE users SET blocked = ? WHERE user_id = ?", (1 if blocked else 0, user_id)
+        )
+
+    async def get_user(self, user_id: int) -> User | None:
+        row = await self._fetchone(
+            "SELECT user_id, first_seen, last_seen, language_code, blocked FROM users "
+            "WHERE user_id = ?",
+            (user_id,),
+        )
+        if row is None:
+            return None
+        return User(row[0], _dt(row[1]), _dt(row[2]), row[3], bool(row[4]))
+
+    async def forget_user(self, user_id: int) -> None:
+        await self._transaction(
+            [
+                ("DELETE FROM users WHERE user_id = ?", (user_id,)),
+                ("DELETE FROM message_log WHERE user_id = ?", (user_id,)),
+                ("DELETE FROM check_sessions WHERE user_id = ?", (user_id,)),
+                ("DELETE FROM check_results WHERE user_id = ?", (user_id,)),
+                ("DELETE FROM unanswered_questions WHERE user_id = ?", (user_id,)),
+                ("DELETE FROM pending_questions WHERE user_id = ?", (user_id,)),
+            ]
+        )
+
+    # message log ----------------------------------------------------------------------------
+
+    async def log_message(
+        self,
+        user_id: int,
+        chat_id: int,
+        kind: str,
+        intent: str | None = None,
+        *,
+        now: datetime | None = None,
+    ) -> None:
+        await self._write(
+            "INSERT INTO message_log (user_id, chat_id, kind, intent, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (user_id, chat_id, kind, intent, _ts(now)),
+        )
+
+    async def stats(self, *, now: datetime | None = None, top: int = 10) -> Stats:
+        moment = now or datetime.now(UTC)
+        midnight = _ts(moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0))
+        week_ago = _ts(moment - timedelta(days=7))
+        questions = sorted(QUESTION_KINDS)
+        answered = sorted(ANSWERED_KINDS)
+        q_marks = ",".join("?" * len(questions))
+        a_marks = ",".join("?" * len(answered))
+        row = await self._fetchone(
+            f"""
+            SELECT
+                (SELECT COUNT(*) FROM users),
+                (SELECT COUNT(*) FROM users WHERE blocked = 1),
+                (SELECT COUNT(*) FROM message_log WHERE created_at >= ?),
+                (SELECT COUNT(*) FROM message_log WHERE created_at >= ?),
+                (SELECT COUNT(*) FROM message_log WHERE created_at >= ? AND kind IN ({q_marks})),
+                (SELECT COUNT(*) FROM message_log WHERE created_at >= ? AND kind IN ({a_marks}))
+            """,  # noqa: S608 - only placeholders are interpolated
+            (midnight, week_ago, week_ago, *questions, week_ago, *answered),
+        )
+        assert row is not None  # noqa: S101 - a SELECT of aggregates always returns one row
+        top_rows = await self._fetchall(
+            """
+            SELECT MIN(text), COUNT(*) AS n FROM unanswered_questions
+            GROUP BY LOWER(TRIM(text))
+            ORDER BY n DESC, MAX(created_at) DESC
+            LIMIT ?
+            """,
+            (top,),
+        )
+        return Stats(
+            users=row[0],
+            blocked_users=row[1],
+            messages_today=row[2],
+            messages_7d=row[3],
+            questions_7d=row[4],
+            answered_7d=row[5],
+            top_unanswered=tuple((text, n) for text, n in top_rows),
+        )
+
+    # unanswered questions -------------------------------------------------------------------
+
+    async def save_pending_question(
+        self,
+        user_id: int,
+        chat_id: int,
+        text: str,
+        best_score: float,
+        *,
+        now: datetime | None = None,
+    ) -> int:
+        cursor = await self._write(
+            "INSERT INTO pending_questions (user_id, chat_id, text, best_score, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (user_id, chat_id, text, best_score, _ts(now)),
+        )
+        return int(cursor.lastrowid or 0)
+
+    async def take_pending_question(self, pending_id: int, chat_id: int) -> PendingQuestion | None:
+        async with self._lock:
+            rows = list(
+                await self._db.execute_fetchall(
+                    "DELETE FROM pending_questions WHERE id = ? AND chat_id = ? "
+                    "RETURNING id, user_id, chat_id, text, best_score, created_at",
+                    (pending_id, chat_id),
+                )
+            )
+        if not rows:
+            return None
+        row = rows[0]
+        return PendingQuestion(row[0], row[1], row[2], row[3], row[4], _dt(row[5]))
+
+    async def record_unanswered(
+        self, user_id: int | None, text: str, best_score: float, *, now: datetime | None = None
+    ) -> None:
+        await self._write(
+            "INSERT INTO unanswered_questions (user_id, text, best_score, created_at) "
+            "VALUES (?, ?, ?, ?)",
+            (user_id, text, best_score, _ts(now)),
+        )
+
+    async def unanswered(self, *, limit: int = 100) -> list[tuple[str, float, datetime]]:
+        """Newest first: what curators review."""
+        rows = await self._fetchall(
+            "SELECT text, best_score, created_at FROM unanswered_questions "
+            "ORDER BY created_at DESC, id DESC LIMIT ?",
+            (limit,),
+        )
+        return [(text, score, _dt(ts)) for text, score, ts in rows]
+
+    async def purge(self, *, now: datetime | None = None, keep: timedelta = RETENTION) -> int:
+        cutoff = _ts((now or datetime.now(UTC)) - keep)
+        async with self._lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                total = 0
+                for table in ("unanswered_questions", "pending_questions", "message_log"):
+                    cursor = await self._db.execute(
+                        f"DELETE FROM {table} WHERE created_at < ?",  # noqa: S608 - fixed names
+                        (cutoff,),
+                    )
+                    total += max(cursor.rowcount, 0)
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")
+        if total:
+            log.info("purged %d rows older than %d days", total, keep.days)
+        return total
+
+    # questionnaire --------------------------------------------------------------------------
+
+    async def save_session(
+        self,
+        user_id: int,
+        chat_id: int,
+        state: Mapping[str, Any],
+        message_id: int | None,
+        *,
+        now: datetime | None = None,
+    ) -> None:
+        await self._write(
+            """
+            INSERT INTO check_sessions (user_id, chat_id, state, message_id, updated_at)
+            VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (user_id, chat_id) DO UPDATE SET
+                state = excluded.state,
+                message_id = excluded.message_id,
+                updated_at = excluded.updated_at
+            """,
+            (user_id, chat_id, json.dumps(dict(state)), message_id, _ts(now)),
+        )
+
+    async def load_session(self, user_id: int, chat_id: int) -> Session | None:
+        row = await self._fetchone(
+            "SELECT user_id, chat_id, state, message_id, updated_at FROM check_sessions "
+            "WHERE user_id = ? AND chat_id = ?",
+            (user_id, chat_id),
+        )
+        if row is None:
+            return None
+        return Session(row[0], row[1], json.loads(row[2]), row[3], _dt(row[4]))
+
+    async def delete_session(self, user_id: int, chat_id: int) -> bool:
+        cursor = await self._write(
+            "DELETE FROM check_sessions WHERE user_id = ? AND chat_id = ?", (user_id, chat_id)
+        )
+        return cursor.rowcount > 0
+
+    async def add_result(
+        self, user_id: int, result: Mapping[str, Any], *, now: datetime | None = None
+    ) -> int:
+        cursor = await self._write(
+            "INSERT INTO check_results (user_id, result, created_at) VALUES (?, ?, ?)",
+            (user_id, json.dumps(dict(result)), _ts(now)),
+        )
+        return int(cursor.lastrowid or 0)
+
+    async def latest_result(self, user_id: int) -> Result | None:
+        row = await self._fetchone(
+            "SELECT id, user_id, result, created_at FROM check_results WHERE user_id = ? "
+            "ORDER BY created_at DESC, id DESC LIMIT 1",
+            (user_id,),
+        )
+        if row is None:
+            return None
+        return Result(row[0], row[1], json.loads(row[2]), _dt(row[3]))
