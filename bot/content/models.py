@@ -23,11 +23,16 @@ class Source(BaseModel):
 
 
 class Category(StrEnum):
-    """Medical answers must cite sources; social and service replies state no facts."""
+    """Medical answers must cite sources; social and service replies state no facts.
+
+    `out_of_scope` intents hold phrasings of what the bot does not cover (other vitamins,
+    cooking, weather…): a message closest to them gets the fallback, not a wrong answer.
+    """
 
     medical = "medical"
     social = "social"
     service = "service"
+    out_of_scope = "out_of_scope"
 
 
 class Intent(BaseModel):

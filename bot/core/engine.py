@@ -12,8 +12,6 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from rapidfuzz import fuzz, process
-
 from bot.content import (
     Category,
     Content,
@@ -24,7 +22,7 @@ from bot.content import (
     Problem,
     load_content,
 )
-from bot.core.match import Matcher, Scored
+from bot.core.match import Matcher, Params, Scored
 from bot.core.normalise import Normaliser
 from bot.core.reply import Button, Reply, ReplyKind
 from bot.core.urgent import Triggers
@@ -45,28 +43,31 @@ REQUIRED_MESSAGES = (
 class Thresholds:
     """Chosen by `python -m bot eval` on tests/data/eval.jsonl; see the README table."""
 
-    answer: float = 50.0  # below: the fallback
-    margin: float = 2.0  # top two closer than this (and both below `sure`): did-you-mean
+    answer: float = 42.0  # below: the fallback
+    margin: float = 0.5  # top two closer than this (and both below `sure`): did-you-mean
     sure: float = 75.0
     suggest: float = 35.0  # lowest score still offered as a did-you-mean
-    social: float = 88.0  # fuzzy ratio to a social phrasing for hi / thanks / ok / bye
+    out_of_scope: float = 6.0  # an in-scope answer must beat the out-of-scope phrasings by this
 
 
 class Engine:
-    def __init__(self, content: Content, thresholds: Thresholds | None = None) -> None:
+    def __init__(
+        self, content: Content, thresholds: Thresholds | None = None, params: Params | None = None
+    ) -> None:
         self.content = content
         self.thresholds = thresholds or Thresholds()
         self.normalise = Normaliser(content.synonyms)
-        social = [i for i in content.intents.values() if i.category is Category.social]
-        self._social_examples = [(self.normalise(e), i.id) for i in social for e in i.examples]
-        self._social_words = {w for text, _ in self._social_examples for w in text.split()}
         matchable = {
-            i.id: [self.normalise(e) for e in i.examples]
-            for i in content.intents.values()
-            if i.category is not Category.social
+            i.id: [self.normalise(e) for e in i.examples] for i in content.intents.values()
         }
         foods = {f.id: [self.normalise(n) for n in f.names] for f in content.foods.values()}
-        self.matcher = Matcher(matchable, foods, set(content.synonyms.stopwords))
+        self.matcher = Matcher(
+            matchable,
+            foods,
+            set(content.synonyms.stopwords),
+            params,
+            aliases={k: self.normalise(v) for k, v in content.synonyms.spellings.items()},
+        )
         urgent = content.intents.get(URGENT)
         self._triggers = Triggers(urgent.triggers if urgent else [], self.normalise)
 
@@ -99,9 +100,6 @@ class Engine:
         ranked = self.matcher.rank(analysis)
         if self._triggers.fires(words):
             return self._urgent(ranked)
-        social = self._social(normalised)
-        if social is not None:
-            return social
         return self._decide(ranked, analysis.foods)
 
     def act(self, action: str) -> Reply | None:
@@ -126,25 +124,16 @@ class Engine:
         top = ranked[0]
         if top.intent == URGENT:
             return self._urgent(ranked)
+        if self.content.intents[top.intent].category is Category.out_of_scope:
+            return self._out_of_scope(top)
+        outside = next((s for s in ranked if self._is_outside(s.intent)), None)
+        if outside is not None and top.score - outside.score < t.out_of_scope:
+            return self._out_of_scope(outside)
         if len(ranked) > 1 and top.score < t.sure and top.score - ranked[1].score < t.margin:
             return self._fallback(ranked)
         if top.intent == FOOD_LOOKUP and foods:
             return self.answer_food(self.content.foods[foods[0]], top.score)
         return self.answer_intent(top.intent, top.score)
-
-    def _social(self, normalised: str) -> Reply | None:
-        words = normalised.split()
-        if not words or len(words) > 6 or not set(words) <= self._social_words:
-            return None
-        best = process.extractOne(
-            normalised,
-            [text for text, _ in self._social_examples],
-            scorer=fuzz.ratio,
-            processor=None,
-        )
-        if best is None or best[1] < self.thresholds.social:
-            return None
-        return self.answer_intent(self._social_examples[best[2]][1], round(best[1], 1))
 
     # -- replies -----------------------------------------------------------------------
 
@@ -201,11 +190,25 @@ class Engine:
             buttons=(Button(other.button, f"i:{other.id}"),),
         )
 
+    def _is_outside(self, intent_id: str) -> bool:
+        return self.content.intents[intent_id].category is Category.out_of_scope
+
+    def _out_of_scope(self, top: Scored) -> Reply:
+        intent = self.content.intents[top.intent]
+        return Reply(
+            intent.answer.strip(),
+            ReplyKind.fallback,
+            score=top.score,
+            buttons=self._related(intent),
+        )
+
     def _fallback(self, ranked: list[Scored]) -> Reply:
         suggestions = tuple(
             s.intent
             for s in ranked[:3]
-            if s.score >= self.thresholds.suggest and s.intent != URGENT
+            if s.score >= self.thresholds.suggest
+            and s.intent != URGENT
+            and self.content.intents[s.intent].category is not Category.out_of_scope
         )
         if not suggestions:
             return Reply(self.message("fallback"), ReplyKind.fallback, score=_top(ranked))

@@ -1,18 +1,21 @@
 """Scoring a message against every intent's phrasings.
 
-Two views of similarity are blended, because each fails where the other holds:
-- keywords: an IDF-weighted cosine between the message and each intent's bag of
-  words — robust to rambling stories and word order, blind to phrasing;
-- phrasing: rapidfuzz's token_set_ratio against the intent's closest example —
-  rewards a message that contains a whole curated phrasing, blind to rarity.
-Both run on spelling-corrected, stemmed tokens with foods replaced by one
+Three views of similarity are blended, because each fails where another holds:
+- nearest phrasing: TF-IDF cosine to the intent's closest example — precise when
+  the user says something close to a curated phrasing;
+- intent profile: TF-IDF cosine to the centroid of all the intent's examples —
+  robust to rambling stories and to words spread over several phrasings;
+- spelling of the phrase: rapidfuzz's token_sort_ratio to the closest example —
+  rewards the same words in any order, including filler words TF-IDF discounts.
+All run on spelling-corrected, stemmed tokens with foods replaced by one
 placeholder, so "does salmon have b12" and "do sardines have b12" are one pattern.
-The blend, the threshold and the ambiguity margin were chosen by `python -m bot
-eval` on tests/data/eval.jsonl (see README).
+The weights, the threshold and the ambiguity margin were chosen by
+`python -m bot eval --tune` on tests/data/eval.jsonl (see README).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -22,23 +25,28 @@ from rapidfuzz import fuzz, process
 
 from bot.core.text import Speller, stem
 
+LENGTH_REFERENCE = 4  # a typical short question, in tokens
 FOOD_TOKEN = "foodx"  # noqa: S105 — a placeholder word, not a secret
 
 
 @dataclass(frozen=True, slots=True)
 class Params:
-    keyword_weight: float = 0.5  # share of the keyword cosine in the blended score
-    unknown_weight: float = 0.6  # weight of a word the content never uses, relative to the rarest
+    nearest_weight: float = 0.0
+    profile_weight: float = 0.5  # the rest goes to the fuzzy phrase view
+    unknown_weight: float = 0.0  # weight of a word the content never uses, relative to the rarest
+    bigram_weight: float = 0.5
     shortlist: int = 8  # intents whose phrasings get the (costlier) fuzzy comparison
     max_tokens: int = 120  # a 100,000-character message is matched on its start
+    phrase_scorer: str = "token_sort_ratio"  # a rapidfuzz.fuzz scorer name
+    length_bonus: float = 8.0  # points per e-fold of message length beyond LENGTH_REFERENCE words
 
 
 @dataclass(frozen=True, slots=True)
 class Analysis:
-    content: tuple[str, ...]  # stemmed topic words, foods as FOOD_TOKEN
+    tokens: tuple[str, ...]  # stemmed words, foods as FOOD_TOKEN, fillers dropped
     known: int  # how many of them the content vocabulary knows
     foods: tuple[str, ...]  # food ids mentioned, in order of appearance
-    phrase: str  # content words joined, for the fuzzy view
+    phrase: str  # tokens joined, for the fuzzy view
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,20 +55,30 @@ class Scored:
     score: float  # 0–100
 
 
+Vector = dict[str, float]
+
+
 class Matcher:
     def __init__(
         self,
         phrasings: Mapping[str, Sequence[str]],
         food_names: Mapping[str, Sequence[str]],
-        stopwords: set[str],
+        fillers: set[str],
         params: Params | None = None,
+        aliases: Mapping[str, str] | None = None,
     ) -> None:
-        """`phrasings` and `food_names` must already be normalised."""
+        """`phrasings` and `food_names` must already be normalised.
+
+        `aliases` maps spelling variants to the canonical words normalisation produces, so a
+        typo corrected to a variant ("crmaps" → "cramps") still lands on the canonical word.
+        """
         self.params = params or Params()
-        self._stop = frozenset(stopwords)
+        self._fillers = frozenset(fillers)
+        self._aliases = dict(aliases or {})
         vocabulary = {w for texts in phrasings.values() for t in texts for w in t.split()}
         vocabulary |= {w for names in food_names.values() for n in names for w in n.split()}
-        self._speller = Speller(vocabulary | self._stop)
+        self._speller = Speller(vocabulary | self._fillers | set(self._aliases))
+        self._known = frozenset(stem(w) for w in vocabulary)
         # Food names as stemmed token tuples, longest first so "soy milk" beats "milk".
         self._foods = sorted(
             (
@@ -71,53 +89,83 @@ class Matcher:
             key=lambda item: -len(item[0]),
         )
         self._food_first = {tokens[0] for tokens, _ in self._foods}
-        self._known = frozenset(stem(w) for w in vocabulary)
         self._examples: dict[str, list[str]] = {}
-        documents: dict[str, list[tuple[str, ...]]] = {}
+        documents: list[tuple[str, tuple[str, ...]]] = []
         for intent, texts in phrasings.items():
             analysed = [self.analyse(t) for t in texts]
             self._examples[intent] = [a.phrase for a in analysed]
-            documents[intent] = [a.content for a in analysed]
-        self._build_keywords(documents)
+            documents += [(intent, a.tokens) for a in analysed]
+        self._index(documents)
 
-    def _build_keywords(self, documents: dict[str, list[tuple[str, ...]]]) -> None:
-        n_intents = len(documents)
-        spread = Counter(t for docs in documents.values() for t in {t for d in docs for t in d})
-        self._idf = {t: math.log(1 + n_intents / n) for t, n in spread.items()}
-        self._unknown_idf = math.log(1 + n_intents) * self.params.unknown_weight
-        self._postings: dict[str, list[tuple[str, float]]] = {}
-        for intent, docs in documents.items():
-            df = Counter(t for d in docs for t in set(d))
-            vector = {t: math.sqrt(n / len(docs)) * self._idf[t] for t, n in df.items()}
-            norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
-            for token, value in vector.items():
-                self._postings.setdefault(token, []).append((intent, value / norm))
+    # -- index ---------------------------------------------------------------------------
+
+    def _features(self, tokens: tuple[str, ...]) -> Counter[str]:
+        features = Counter(tokens)
+        if self.params.bigram_weight:
+            features.update(f"{a} {b}" for a, b in itertools.pairwise(tokens))
+        return features
+
+    def _index(self, documents: list[tuple[str, tuple[str, ...]]]) -> None:
+        n = len(documents)
+        features = [self._features(tokens) for _, tokens in documents]
+        df = Counter(f for fs in features for f in fs)
+        self._idf = {f: math.log((1 + n) / (1 + k)) + 1 for f, k in df.items()}
+        self._unknown_idf = (math.log(1 + n) + 1) * self.params.unknown_weight
+        self._example_postings: dict[str, list[tuple[int, float]]] = {}
+        self._example_intent: list[str] = []
+        centroids: dict[str, Vector] = {}
+        for number, ((intent, _), fs) in enumerate(zip(documents, features, strict=True)):
+            vector = self._vector(fs)
+            self._example_intent.append(intent)
+            for f, v in vector.items():
+                self._example_postings.setdefault(f, []).append((number, v))
+            centroid = centroids.setdefault(intent, {})
+            for f, v in vector.items():
+                centroid[f] = centroid.get(f, 0.0) + v
+        self._profile_postings: dict[str, list[tuple[str, float]]] = {}
+        for intent, centroid in centroids.items():
+            norm = math.sqrt(sum(v * v for v in centroid.values())) or 1.0
+            for f, v in centroid.items():
+                self._profile_postings.setdefault(f, []).append((intent, v / norm))
+
+    def _vector(self, features: Counter[str]) -> Vector:
+        vector = {}
+        for f, count in features.items():
+            weight = self.params.bigram_weight if " " in f else 1.0
+            if f in self._idf:
+                vector[f] = (1 + math.log(count)) * self._idf[f] * weight
+            elif " " not in f:
+                vector[f] = (1 + math.log(count)) * self._unknown_idf
+        norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
+        return {f: v / norm for f, v in vector.items()}
+
+    # -- query ---------------------------------------------------------------------------
 
     def words(self, normalised: str) -> list[str]:
         """The message's words, spelling-corrected against the content vocabulary."""
-        return [self._speller.correct(w) for w in normalised.split()[: self.params.max_tokens]]
+        words = []
+        for word in normalised.split()[: self.params.max_tokens]:
+            corrected = self._speller.correct(word)
+            words += self._aliases.get(corrected, corrected).split()
+        return words
 
     def analyse(self, normalised: str) -> Analysis:
-        corrected = self.words(normalised)
-        stems = [stem(w) for w in corrected]
-        stop = [w in self._stop for w in corrected]
+        words = [w for w in self.words(normalised) if w not in self._fillers]
+        stems = [stem(w) for w in words]
         foods: list[str] = []
-        content: list[str] = []
-        known = 0
+        tokens: list[str] = []
         i = 0
         while i < len(stems):
             food, length = self._food_at(stems, i)
-            if food is not None:
+            if food is None:
+                tokens.append(stems[i])
+                i += 1
+            else:
                 foods.append(food)
-                content.append(FOOD_TOKEN)
-                known += 1
+                tokens.append(FOOD_TOKEN)
                 i += length
-                continue
-            if not stop[i]:
-                content.append(stems[i])
-                known += stems[i] in self._known
-            i += 1
-        return Analysis(tuple(content), known, tuple(dict.fromkeys(foods)), " ".join(content))
+        known = sum(t in self._known or t == FOOD_TOKEN for t in tokens)
+        return Analysis(tuple(tokens), known, tuple(dict.fromkeys(foods)), " ".join(tokens))
 
     def _food_at(self, stems: list[str], i: int) -> tuple[str | None, int]:
         if stems[i] not in self._food_first:
@@ -129,29 +177,40 @@ class Matcher:
 
     def rank(self, analysis: Analysis) -> list[Scored]:
         """Every intent with any evidence, best first."""
-        if not analysis.content:
+        if not analysis.tokens:
             return []
-        keyword = self._keyword_scores(analysis.content)
-        if not keyword:
-            return []
-        shortlist = sorted(keyword, key=keyword.__getitem__, reverse=True)[: self.params.shortlist]
-        w = self.params.keyword_weight
+        query = self._vector(self._features(analysis.tokens))
+        nearest: dict[str, float] = {}
+        dots: dict[int, float] = {}
+        for f, q in query.items():
+            for number, v in self._example_postings.get(f, ()):
+                dots[number] = dots.get(number, 0.0) + q * v
+        for number, dot in dots.items():
+            intent = self._example_intent[number]
+            if dot > nearest.get(intent, 0.0):
+                nearest[intent] = dot
+        profile: dict[str, float] = {}
+        for f, q in query.items():
+            for intent, v in self._profile_postings.get(f, ()):
+                profile[intent] = profile.get(intent, 0.0) + q * v
+        p = self.params
+        prior = {
+            i: p.nearest_weight * nearest.get(i, 0.0) + p.profile_weight * profile[i]
+            for i in profile
+        }
+        shortlist = sorted(prior, key=prior.__getitem__, reverse=True)[: p.shortlist]
+        scorer = getattr(fuzz, p.phrase_scorer)
+        phrase_weight = 1.0 - p.nearest_weight - p.profile_weight
+        # Long, rambling messages dilute every similarity although their topic is clear:
+        # a calibrated score gives their evidence back in proportion to their length.
+        bonus = p.length_bonus * max(0.0, math.log(len(analysis.tokens) / LENGTH_REFERENCE))
         scored = []
         for intent in shortlist:
             best = process.extractOne(
-                analysis.phrase, self._examples[intent], scorer=fuzz.token_set_ratio, processor=None
+                analysis.phrase, self._examples[intent], scorer=scorer, processor=None
             )
-            phrasing = best[1] if best else 0.0
-            scored.append(Scored(intent, round(w * 100 * keyword[intent] + (1 - w) * phrasing, 1)))
+            phrase = best[1] / 100 if best else 0.0
+            raw = 100 * (prior[intent] + phrase_weight * phrase) + bonus
+            scored.append(Scored(intent, round(min(raw, 100.0), 1)))
         scored.sort(key=lambda s: s.score, reverse=True)
         return scored
-
-    def _keyword_scores(self, content: tuple[str, ...]) -> dict[str, float]:
-        counts = Counter(content)
-        query = {t: n * self._idf.get(t, self._unknown_idf) for t, n in counts.items()}
-        norm = math.sqrt(sum(v * v for v in query.values())) or 1.0
-        scores: dict[str, float] = {}
-        for token, weight in query.items():
-            for intent, value in self._postings.get(token, ()):
-                scores[intent] = scores.get(intent, 0.0) + weight / norm * value
-        return scores

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -54,9 +55,12 @@ class SQLiteStorage:
         cls, path: Path | str, *, migrations: Sequence[Migration] = MIGRATIONS
     ) -> SQLiteStorage:
         """Open (creating if needed) the database and bring its schema up to date."""
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(str(path), isolation_level=None)
+        try:
+            if str(path) != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            db = await aiosqlite.connect(str(path), isolation_level=None)
+        except (OSError, sqlite3.Error) as error:
+            raise StorageError(f"cannot open {path}: {error}") from error
         try:
             await db.execute("PRAGMA journal_mode=WAL")
             await db.execute("PRAGMA synchronous=NORMAL")
@@ -64,6 +68,9 @@ class SQLiteStorage:
             await db.execute("PRAGMA foreign_keys=ON")
             storage = cls(db)
             await storage._migrate(migrations)
+        except sqlite3.Error as error:
+            await db.close()
+            raise StorageError(f"cannot prepare {path}: {error}") from error
         except BaseException:
             await db.close()
             raise

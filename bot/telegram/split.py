@@ -39,7 +39,7 @@ def _opening(stack: tuple[tuple[str, str], ...]) -> str:
     return "".join(tag for _, tag in stack)
 
 
-def _atoms(html: str, limit: int) -> list[_Atom]:
+def _atoms(html: str) -> list[_Atom]:
     atoms: list[_Atom] = []
     stack: list[tuple[str, str]] = []
     for token in _TOKEN.findall(html):
@@ -55,18 +55,7 @@ def _atoms(html: str, limit: int) -> list[_Atom]:
                 stack.append((name, token))
             atoms.append(_Atom(token, tuple(stack), visible=False))
             continue
-        visible = not token.isspace()
-        # A single word longer than a whole message: cut it into pieces that fit.
-        budget = max(limit // 2, 1)
-        while utf16_len(token) > budget:
-            cut, size = 0, 0
-            while cut < len(token) and size + utf16_len(token[cut]) <= budget:
-                size += utf16_len(token[cut])
-                cut += 1
-            atoms.append(_Atom(token[:cut], tuple(stack), visible))
-            token = token[cut:]
-        if token:
-            atoms.append(_Atom(token, tuple(stack), visible))
+        atoms.append(_Atom(token, tuple(stack), visible=not token.isspace()))
     return atoms
 
 
@@ -75,24 +64,34 @@ def split_html(html: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
     if utf16_len(html) <= limit:
         return [html]
     parts: list[str] = []
-    atoms = _atoms(html, limit)
+    atoms = _atoms(html)
     start_stack: tuple[tuple[str, str], ...] = ()
     i = 0
     while i < len(atoms):
         prefix = _opening(start_stack)
         size = utf16_len(prefix)
         taken: list[_Atom] = []
-        lengths: list[int] = []  # size of the part if cut after taken[k]
         while i < len(atoms):
             atom = atoms[i]
-            if not taken and not atom.visible and atom.text.isspace():
+            if not taken and atom.text.isspace():
                 i += 1  # no part starts with blank space
                 continue
             new_size = size + utf16_len(atom.text)
-            if taken and new_size + utf16_len(_closing(atom.stack_after)) > limit:
-                break
+            closing = utf16_len(_closing(atom.stack_after))
+            if new_size + closing > limit:
+                if any(a.visible for a in taken):
+                    break
+                # Nothing to show in this part yet: cut a word longer than the room left.
+                if atom.visible and not atom.text.startswith("&"):
+                    head, tail = _cut(atom.text, limit - size - closing)
+                    if head and tail:
+                        atoms[i : i + 1] = [
+                            _Atom(head, atom.stack_after, True),
+                            _Atom(tail, atom.stack_after, True),
+                        ]
+                        continue
+                # Otherwise only absurd tags can be this long: send them as they are.
             taken.append(atom)
-            lengths.append(new_size + utf16_len(_closing(atom.stack_after)))
             size = new_size
             i += 1
         if i < len(atoms):
@@ -103,11 +102,18 @@ def split_html(html: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
         end_stack = taken[-1].stack_after if taken else start_stack
         if any(atom.visible for atom in taken):
             parts.append((prefix + body).rstrip() + _closing(end_stack))
-        elif parts:
-            # Only tags left (for example closing tags): attach them to the previous part.
-            parts[-1] = parts[-1]
+        # else: only tags were left (closing tags after the last cut): nothing to send.
         start_stack = end_stack
-    return parts or [html[:0]]
+    return parts
+
+
+def _cut(text: str, room: int) -> tuple[str, str]:
+    """Split `text` so that the head takes at most `room` UTF-16 units."""
+    size, cut = 0, 0
+    while cut < len(text) and size + utf16_len(text[cut]) <= room:
+        size += utf16_len(text[cut])
+        cut += 1
+    return text[:cut], text[cut:]
 
 
 def _best_cut(taken: list[_Atom], limit: int) -> int:
@@ -115,17 +121,26 @@ def _best_cut(taken: list[_Atom], limit: int) -> int:
     a space — but not so early that the part would be mostly empty."""
     floor = limit // 2
     running = 0
-    best_para = best_line = -1
+    best_para = best_line = best_space = -1
+    seen_text = False
     for k, atom in enumerate(taken):
         running += len(atom.text)
+        seen_text = seen_text or atom.visible
+        if not seen_text or not atom.text[-1:].isspace():
+            continue
+        best_space = k  # any space will do if there is nothing better
         if running < floor:
             continue
         if atom.text.endswith("\n\n") or (atom.text.isspace() and atom.text.count("\n") >= 2):
             best_para = k
         elif atom.text.endswith("\n"):
             best_line = k
-    if best_para >= 0:
-        return best_para
-    if best_line >= 0:
-        return best_line
-    return len(taken) - 1
+    cut = next((k for k in (best_para, best_line, best_space) if k >= 0), len(taken) - 1)
+    # Do not end a part on an opening tag: it would be sent empty and reopened next time.
+    while cut > 0 and _is_opening(taken[cut]):
+        cut -= 1
+    return cut
+
+
+def _is_opening(atom: _Atom) -> bool:
+    return not atom.visible and atom.text.startswith("<") and not atom.text.startswith("</")

@@ -1,0 +1,3 @@
+from bot.telegram import serve
+
+raise SystemExit(serve())

@@ -1,0 +1,117 @@
+"""Building the python-telegram-bot Application: transport, limits and handler table.
+
+Everything Telegram-specific about *how* updates flow is decided here: the Bot API URL
+(Telegram, a self-hosted Bot API server, or the test suite's fake), AIORateLimiter for
+Telegram's outgoing limits (with retries on RetryAfter), per-chat serialisation with
+concurrency across chats, HTML by default, and the order handlers see an update in.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    Defaults,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.core.engine import Engine
+from bot.settings import Settings
+from bot.telegram import handlers, texts
+from bot.telegram.deps import Deps
+from bot.telegram.errors import on_error
+from bot.telegram.serial import PerChatUpdateProcessor
+
+log = logging.getLogger(__name__)
+
+#: Update types the bot asks Telegram for. Edited messages are not among them: the original
+#: message was already answered, and answering every edit again would spam the chat.
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
+MAX_CONCURRENT_UPDATES = 256
+RATE_LIMIT_RETRIES = 3
+
+
+def build_application(settings: Settings, deps: Deps, *, polling: bool = True) -> Application:  # type: ignore[type-arg]
+    builder = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .concurrent_updates(PerChatUpdateProcessor(MAX_CONCURRENT_UPDATES))
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+    )
+    if settings.telegram_api_base_url:
+        builder = builder.base_url(settings.telegram_api_base_url)
+    if settings.telegram_api_base_file_url:
+        builder = builder.base_file_url(settings.telegram_api_base_file_url)
+    if not polling:
+        builder = builder.updater(None)
+    application = builder.build()
+    deps.install(application.bot_data)
+    add_handlers(application)
+    return application
+
+
+def add_handlers(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(
+        ChatMemberHandler(handlers.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER), group=-2
+    )
+    application.add_handler(TypeHandler(Update, handlers.gate), group=-1)
+    application.add_handler(CommandHandler("start", handlers.on_start))
+    application.add_handler(
+        CommandHandler(list(handlers.INTENT_COMMANDS), handlers.on_intent_command)
+    )
+    application.add_handler(CommandHandler("privacy", handlers.on_privacy))
+    application.add_handler(CommandHandler("forget", handlers.on_forget))
+    application.add_handler(CommandHandler("cancel", handlers.on_cancel))
+    application.add_handler(CommandHandler("stats", handlers.on_stats))
+    application.add_handler(MessageHandler(filters.COMMAND, handlers.on_unknown_command))
+    application.add_handler(MessageHandler(filters.TEXT, handlers.on_text))
+    application.add_handler(MessageHandler(~filters.StatusUpdate.ALL, handlers.on_other_message))
+    application.add_handler(CallbackQueryHandler(handlers.on_button))
+    application.add_error_handler(on_error)
+
+
+def startup_problems(engine: Engine) -> list[str]:
+    """Texts and menu actions this window relies on that the content lacks."""
+    problems = [f"content/messages: missing text {key!r}" for key in texts.missing_texts(engine)]
+    actions = [action for _, action in texts.MAIN_MENU] + list(handlers.INTENT_COMMANDS.values())
+    problems += [
+        f"content: no answer for the action {action!r}"
+        for action in dict.fromkeys(actions)
+        if engine.act(action) is None
+    ]
+    return problems
+
+
+async def register_commands(
+    application: Application, deps: Deps, admin_ids: frozenset[int]
+) -> None:  # type: ignore[type-arg]
+    """Fill Telegram's command menu; admins also see /stats (in their private chat)."""
+
+    def commands(names: tuple[str, ...]) -> list[BotCommand]:
+        return [BotCommand(name, deps.text(texts.command_key(name))) for name in names]
+
+    await application.bot.set_my_commands(commands(texts.PUBLIC_COMMANDS))
+    for admin in sorted(admin_ids):
+        try:
+            await application.bot.set_my_commands(
+                commands(texts.ADMIN_COMMANDS), scope=BotCommandScopeChat(admin)
+            )
+        except TelegramError as error:  # typically: the admin has not started the bot yet
+            log.info("could not set admin commands for %s: %s", admin, error)

@@ -1,0 +1,59 @@
+"""Callback data: what a button carries, and how a press is checked before it is trusted.
+
+Telegram clients send back whatever callback data they like, so a press is parsed against
+a closed set of shapes and everything else is "malformed". Data stays far below Telegram's
+64-byte limit:
+
+- `i:<intent id>` / `f:<food id>` — the engine's own actions, resolved by `Engine.act`;
+- `n:<number>` — "None of these" for a stored fallback question (see `Storage`);
+- `q:<…>` — reserved for the B12 check (issue 4).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+MAX_BYTES = 64
+NONE_ACTION = "none"  # the engine's action for "None of these"
+
+_ENGINE = re.compile(r"^[if]:[a-z0-9_]{1,40}$")
+_PENDING = re.compile(r"^n:([1-9][0-9]{0,17})$")
+_CHECK = re.compile(r"^q:[A-Za-z0-9_:.-]{1,60}$")
+
+
+class Kind(Enum):
+    engine = "engine"
+    none_of_these = "none_of_these"
+    check = "check"
+    malformed = "malformed"
+
+
+@dataclass(frozen=True, slots=True)
+class Press:
+    kind: Kind
+    data: str
+    pending_id: int | None = None
+
+
+def none_of_these(pending_id: int) -> str:
+    return f"n:{pending_id}"
+
+
+def fits(data: str) -> bool:
+    return 0 < len(data.encode("utf-8")) <= MAX_BYTES
+
+
+def parse(data: str | None) -> Press:
+    """Classify callback data; anything unexpected is `Kind.malformed`, never an exception."""
+    if not isinstance(data, str) or not fits(data):
+        return Press(Kind.malformed, str(data)[:MAX_BYTES])
+    if _ENGINE.match(data):
+        return Press(Kind.engine, data)
+    match = _PENDING.match(data)
+    if match:
+        return Press(Kind.none_of_these, data, int(match.group(1)))
+    if _CHECK.match(data):
+        return Press(Kind.check, data)
+    return Press(Kind.malformed, data)

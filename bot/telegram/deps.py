@@ -1,0 +1,37 @@
+"""What every handler needs, built once at start-up and reached through the context.
+
+Handlers get their collaborators from here rather than from module globals, so two bots (or
+two tests) in one process never share state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from telegram.ext import CallbackContext
+
+from bot.core.engine import Engine
+from bot.storage import Storage
+from bot.telegram.flood import FloodGuard
+
+_KEY = "b12_deps"
+
+
+@dataclass(slots=True)
+class Deps:
+    engine: Engine
+    storage: Storage
+    admin_ids: frozenset[int] = frozenset()
+    flood: FloodGuard = field(default_factory=FloodGuard)
+
+    def text(self, key: str, **values: str) -> str:
+        return self.engine.message(key, **values)
+
+    def install(self, bot_data: dict[str, object]) -> None:
+        bot_data[_KEY] = self
+
+
+def deps(context: CallbackContext) -> Deps:  # type: ignore[type-arg]
+    found = context.application.bot_data[_KEY]
+    assert isinstance(found, Deps)  # noqa: S101 - set once by build_application
+    return found

@@ -1,0 +1,59 @@
+"""What happens when handling an update fails.
+
+- The user blocked the bot (Forbidden in a private chat): mark them blocked, nothing else.
+- Network trouble (timeouts, connection errors, RetryAfter left over after the rate
+  limiter's retries): log one warning and carry on — the next update will work.
+- Anything else is a bug: log it once, with the update id and traceback, and tell the user
+  "something went wrong" so they are not left waiting.
+The handler then stops the update's other handlers, so a failed update gets no second reply.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import ApplicationHandlerStop, ContextTypes
+
+from bot.telegram import texts
+from bot.telegram.deps import deps
+from bot.telegram.send import send_html
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    error = context.error
+    update_id = update.update_id if isinstance(update, Update) else None
+    chat = update.effective_chat if isinstance(update, Update) else None
+    user = update.effective_user if isinstance(update, Update) else None
+
+    if isinstance(error, Forbidden):
+        if user is not None and chat is not None and chat.type == ChatType.PRIVATE:
+            await deps(context).storage.set_blocked(user.id, True)
+            log.info("update %s: user %s has blocked the bot", update_id, user.id)
+        else:
+            log.info("update %s: not allowed to write to chat: %s", update_id, error)
+    elif isinstance(error, RetryAfter | NetworkError) and not isinstance(error, BadRequest):
+        log.warning("update %s: network error: %s", update_id, error)
+    else:
+        log.error("update %s failed: %r", update_id, error, exc_info=error)
+        if chat is not None:
+            try:
+                await send_html(context.bot, chat.id, deps(context).text(texts.SOMETHING_WRONG))
+            except TelegramError as send_error:
+                log.warning("update %s: could not tell the user: %s", update_id, send_error)
+    if isinstance(update, Update):
+        if update.callback_query is not None:
+            # Every press is acknowledged, even one whose handling failed early.
+            with contextlib.suppress(TelegramError):
+                await update.callback_query.answer()
+        raise ApplicationHandlerStop
+
+
+def on_polling_error(error: TelegramError) -> None:
+    """getUpdates failed; the updater retries by itself. One line, no traceback."""
+    log.warning("polling for updates failed (will retry): %s", error)

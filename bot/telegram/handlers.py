@@ -1,0 +1,338 @@
+"""The Telegram handlers: thin glue between updates, the engine and storage.
+
+Every update first passes `gate` (handler group -1): it drops what is not for this bot
+(in groups: anything but our commands, mentions and replies to our messages; edited messages
+everywhere — the original was already answered), applies flood protection, and records the
+user. The handlers in group 0 then only deal with updates worth an answer.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+
+from telegram import Bot, CallbackQuery, Chat, ChatMemberUpdated, MessageEntity, Update, User
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import BadRequest
+from telegram.ext import ApplicationHandlerStop, ContextTypes
+
+from bot.core.reply import Reply, ReplyKind
+from bot.telegram import callbacks, check, texts
+from bot.telegram.deps import deps
+from bot.telegram.flood import Verdict
+from bot.telegram.send import menu_markup, send_html, send_reply
+
+log = logging.getLogger(__name__)
+
+Context = ContextTypes.DEFAULT_TYPE
+
+#: Commands that are a window onto one engine action.
+INTENT_COMMANDS: dict[str, str] = {
+    "help": "i:help",
+    "check": "i:start_check",
+    "foods": "i:food_sources",
+    "causes": "i:causes_overview",
+    "remedies": "i:remedies_compare",
+    "about": "i:about",
+}
+
+_GROUPS = (ChatType.GROUP, ChatType.SUPERGROUP)
+
+
+# -- the gate ---------------------------------------------------------------------------------
+
+
+def _command(text: str | None, entities: tuple[MessageEntity, ...]) -> tuple[str, str] | None:
+    """("start", "somebot") for "/start@SomeBot …", ("start", "") for a bare command."""
+    if not text or not entities:
+        return None
+    first = entities[0]
+    if first.type != MessageEntity.BOT_COMMAND or first.offset != 0:
+        return None
+    name, _, target = text[1 : first.length].partition("@")
+    return name.lower(), target.lower()
+
+
+def _mentions_me(update: Update, bot: Bot) -> bool:
+    message = update.message
+    assert message is not None  # noqa: S101
+    username = f"@{bot.username}".lower()
+    for entity, text in message.parse_entities(
+        [MessageEntity.MENTION, MessageEntity.TEXT_MENTION]
+    ).items():
+        if entity.type == MessageEntity.MENTION and text.lower() == username:
+            return True
+        if entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot.id:
+            return True
+    return False
+
+
+def addressed_to_me(update: Update, bot: Bot) -> bool:
+    """Whether this bot should act on the update at all."""
+    if update.callback_query is not None:
+        return True  # a press on one of our own messages
+    message = update.message  # None for edited messages, channel posts, …: ignored
+    if message is None or message.from_user is None or message.from_user.is_bot:
+        return False
+    if message.chat.type == ChatType.PRIVATE:
+        return True
+    if message.chat.type not in _GROUPS:
+        return False
+    command = _command(message.text, message.entities)
+    if command is not None:
+        name, target = command
+        if target:
+            return target == (bot.username or "").lower()
+        return name in texts.ADMIN_COMMANDS  # a bare command only if it is one of ours
+    if _mentions_me(update, bot):
+        return True
+    replied = message.reply_to_message
+    return replied is not None and replied.from_user is not None and replied.from_user.id == bot.id
+
+
+def _who(update: Update) -> tuple[Chat, User]:
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None:
+        raise ApplicationHandlerStop
+    return chat, user
+
+
+async def _acknowledge(query: CallbackQuery) -> None:
+    """Stop the client's spinner. A press older than Telegram allows cannot be answered, and
+    that must not stop us replying to it."""
+    try:
+        await query.answer()
+    except BadRequest as error:
+        log.debug("could not answer callback query: %s", error)
+
+
+async def gate(update: object, context: Context) -> None:
+    if not isinstance(update, Update) or not addressed_to_me(update, context.bot):
+        raise ApplicationHandlerStop
+    chat, user = _who(update)
+    d = deps(context)
+    verdict = d.flood.check(user.id)
+    if verdict is not Verdict.allow:
+        if update.callback_query is not None:
+            await _acknowledge(update.callback_query)
+        if verdict is Verdict.warn:
+            log.info("user %s is flooding; silenced until the burst ends", user.id)
+            await send_html(context.bot, chat.id, d.text(texts.SLOW_DOWN))
+        raise ApplicationHandlerStop
+    await d.storage.touch_user(user.id, user.language_code)
+
+
+async def on_my_chat_member(update: Update, context: Context) -> None:
+    """A private chat's member update tells us the user blocked (or unblocked) the bot."""
+    change: ChatMemberUpdated | None = update.my_chat_member
+    if change is not None and change.chat.type == ChatType.PRIVATE:
+        status = change.new_chat_member.status
+        blocked = status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
+        await deps(context).storage.set_blocked(change.from_user.id, blocked)
+        log.info("user %s %s the bot", change.from_user.id, "blocked" if blocked else "unblocked")
+    raise ApplicationHandlerStop
+
+
+# -- replying ---------------------------------------------------------------------------------
+
+
+def _reply_to(update: Update) -> int | None:
+    """In groups, quote the message we answer; in a private chat it is obvious."""
+    message = update.message
+    if message is not None and message.chat.type in _GROUPS:
+        return message.message_id
+    return None
+
+
+async def respond(
+    update: Update,
+    context: Context,
+    reply: Reply,
+    *,
+    question: str | None = None,
+    suffix: str = "",
+) -> None:
+    """Send an engine reply; the start_check reply hands over to the B12 check."""
+    if reply.kind is ReplyKind.start_check:
+        await check.start(update, context, reply)
+        return
+    chat, user = _who(update)
+    await send_reply(
+        context.bot,
+        deps(context).storage,
+        reply,
+        chat_id=chat.id,
+        user_id=user.id,
+        question=question,
+        reply_to=_reply_to(update),
+        suffix=suffix,
+    )
+
+
+async def _say(update: Update, context: Context, key: str, **values: str) -> None:
+    chat, _ = _who(update)
+    await send_html(
+        context.bot, chat.id, deps(context).text(key, **values), reply_to=_reply_to(update)
+    )
+
+
+async def _log(update: Update, context: Context, kind: str, intent: str | None = None) -> None:
+    chat, user = _who(update)
+    await deps(context).storage.log_message(user.id, chat.id, kind, intent)
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+async def on_start(update: Update, context: Context) -> None:
+    chat, _ = _who(update)
+    d = deps(context)
+    await _log(update, context, "command", "start")
+    text = f"{d.text(texts.WELCOME)}\n\n{d.text(texts.DISCLAIMER)}"
+    await send_html(
+        context.bot, chat.id, text, markup=menu_markup(d.engine), reply_to=_reply_to(update)
+    )
+
+
+async def on_intent_command(update: Update, context: Context) -> None:
+    """/help /check /foods /causes /remedies /about: the engine's answer for that topic."""
+    message = update.message
+    assert message is not None  # noqa: S101 - the gate passes commands as messages only
+    command = _command(message.text, message.entities)
+    name = command[0] if command else ""
+    await _log(update, context, "command", name)
+    d = deps(context)
+    reply = d.engine.act(INTENT_COMMANDS.get(name, ""))
+    if reply is None:
+        log.warning("content has no answer for /%s", name)
+        await _say(update, context, texts.UNKNOWN_COMMAND)
+        return
+    suffix = d.text(texts.HELP_COMMANDS) if name == "help" else ""
+    await respond(update, context, reply, suffix=suffix)
+
+
+async def on_privacy(update: Update, context: Context) -> None:
+    await _log(update, context, "command", "privacy")
+    await _say(update, context, texts.PRIVACY)
+
+
+async def on_forget(update: Update, context: Context) -> None:
+    _, user = _who(update)
+    await deps(context).storage.forget_user(user.id)  # and log nothing about it afterwards
+    log.info("forgot user %s on request", user.id)
+    await _say(update, context, texts.FORGET_DONE)
+
+
+async def on_cancel(update: Update, context: Context) -> None:
+    await _log(update, context, "command", "cancel")
+    stopped = await check.cancel(update, context)
+    await _say(update, context, texts.CANCEL_DONE if stopped else texts.CANCEL_NOTHING)
+
+
+async def on_stats(update: Update, context: Context) -> None:
+    _, user = _who(update)
+    d = deps(context)
+    if user.id not in d.admin_ids:
+        await on_unknown_command(update, context)
+        return
+    await _log(update, context, "command", "stats")
+    stats = await d.storage.stats()
+    share = stats.answered_share
+    answered = (
+        f"{share:.0%} ({stats.answered_7d} of {stats.questions_7d})"
+        if share is not None
+        else d.text(texts.STATS_NO_QUESTIONS)
+    )
+    lines = [
+        f"{n}. {html.escape(_shorten(text))} ×{count}"
+        for n, (text, count) in enumerate(stats.top_unanswered, start=1)
+    ]
+    await _say(
+        update,
+        context,
+        texts.STATS,
+        users=str(stats.users),
+        blocked=str(stats.blocked_users),
+        today=str(stats.messages_today),
+        week=str(stats.messages_7d),
+        answered=answered,
+        unanswered="\n".join(lines) or d.text(texts.STATS_NO_UNANSWERED),
+    )
+
+
+def _shorten(text: str, limit: int = 120) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+async def on_unknown_command(update: Update, context: Context) -> None:
+    await _log(update, context, "command", None)
+    await _say(update, context, texts.UNKNOWN_COMMAND)
+
+
+# -- messages ---------------------------------------------------------------------------------
+
+
+def _without_mention(text: str, username: str | None) -> str:
+    if not username:
+        return text
+    return re.sub(rf"@{re.escape(username)}\b", " ", text, flags=re.IGNORECASE).strip()
+
+
+async def on_text(update: Update, context: Context) -> None:
+    message = update.message
+    assert message is not None and message.text is not None  # noqa: S101 - filters.TEXT
+    text = _without_mention(message.text, context.bot.username)
+    if await check.handle_text(update, context, text):
+        return
+    d = deps(context)
+    reply = d.engine.ask(text)
+    await _log(update, context, reply.kind.value, reply.intent)
+    await respond(update, context, reply, question=text)
+
+
+async def on_other_message(update: Update, context: Context) -> None:
+    """Stickers, photos, voice, documents, locations, …"""
+    await _log(update, context, "non_text")
+    await _say(update, context, texts.TEXT_ONLY)
+
+
+# -- buttons ----------------------------------------------------------------------------------
+
+
+async def on_button(update: Update, context: Context) -> None:
+    query = update.callback_query
+    assert query is not None  # noqa: S101 - registered as a CallbackQueryHandler
+    await _acknowledge(query)
+    if update.effective_chat is None:
+        return  # a press on an inline-mode message: there is no chat to answer in
+    chat, user = _who(update)
+    d = deps(context)
+    press = callbacks.parse(query.data)
+    if press.kind is callbacks.Kind.engine:
+        reply = d.engine.act(press.data)
+        if reply is not None:
+            await respond(update, context, reply)
+            return
+    elif press.kind is callbacks.Kind.none_of_these and press.pending_id is not None:
+        pending = await d.storage.take_pending_question(press.pending_id, chat.id)
+        if pending is not None:
+            await d.storage.record_unanswered(pending.user_id, pending.text, pending.best_score)
+            await _remove_keyboard(query)
+            await send_html(context.bot, chat.id, d.text(texts.NONE_RECORDED))
+            return
+    elif press.kind is callbacks.Kind.check and await check.handle_button(
+        update, context, press.data
+    ):
+        return
+    log.info("stale or unknown button from user %s: %r", user.id, press.data)
+    await send_html(context.bot, chat.id, d.text(texts.BUTTON_STALE))
+
+
+async def _remove_keyboard(query: CallbackQuery) -> None:
+    """The question is recorded: take the buttons off so it is not recorded twice."""
+    try:
+        await query.edit_message_reply_markup(reply_markup=None)
+    except BadRequest as error:  # message too old, or already without buttons
+        log.debug("could not remove keyboard: %s", error)

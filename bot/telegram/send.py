@@ -1,0 +1,144 @@
+"""Turning an engine `Reply` into Telegram messages.
+
+Replies are split to fit Telegram's limit (buttons go on the last part); "None of these" is
+given a stored, short callback id that points at the original question, so the question can
+be recorded when it is pressed — even after a restart; in groups the reply quotes the
+message it answers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyParameters,
+)
+
+from bot.core.engine import Engine
+from bot.core.reply import Button, Reply, ReplyKind
+from bot.storage import Storage
+from bot.telegram import callbacks, texts
+from bot.telegram.split import split_html
+
+log = logging.getLogger(__name__)
+
+_SHORT_LABEL = 20  # two buttons fit side by side on a phone up to about this length
+
+
+async def send_html(
+    bot: Bot,
+    chat_id: int,
+    html: str,
+    *,
+    markup: InlineKeyboardMarkup | None = None,
+    reply_to: int | None = None,
+) -> Message:
+    """Send `html` as one or more messages; the keyboard goes on the last one."""
+    parts = split_html(html)
+    message: Message | None = None
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        message = await bot.send_message(
+            chat_id,
+            part,
+            reply_markup=markup if last else None,
+            reply_parameters=(
+                ReplyParameters(reply_to, allow_sending_without_reply=True)
+                if reply_to is not None and index == 0
+                else None
+            ),
+        )
+    assert message is not None  # noqa: S101 - split_html never returns an empty list
+    return message
+
+
+def layout(buttons: Sequence[InlineKeyboardButton]) -> InlineKeyboardMarkup | None:
+    """Two short buttons a row, long ones alone."""
+    if not buttons:
+        return None
+    rows: list[list[InlineKeyboardButton]] = []
+    for button in buttons:
+        short = len(button.text) <= _SHORT_LABEL
+        if rows and len(rows[-1]) == 1 and short and len(rows[-1][0].text) <= _SHORT_LABEL:
+            rows[-1].append(button)
+        else:
+            rows.append([button])
+    return InlineKeyboardMarkup(rows)
+
+
+def menu_markup(engine: Engine) -> InlineKeyboardMarkup:
+    buttons = [
+        InlineKeyboardButton(engine.message(label), callback_data=action)
+        for label, action in texts.MAIN_MENU
+    ]
+    markup = layout(buttons)
+    assert markup is not None  # noqa: S101 - the menu is never empty
+    return markup
+
+
+async def reply_markup(
+    storage: Storage,
+    buttons: Sequence[Button],
+    *,
+    user_id: int,
+    chat_id: int,
+    question: str | None,
+    score: float,
+) -> InlineKeyboardMarkup | None:
+    """The inline keyboard for a reply's buttons; stores the question behind "None of these"."""
+    regular: list[InlineKeyboardButton] = []
+    extra: list[InlineKeyboardButton] = []
+    for button in buttons:
+        if button.action == callbacks.NONE_ACTION:
+            if question is None:
+                continue  # nothing to record (a reply to a button, not to a typed question)
+            pending = await storage.save_pending_question(user_id, chat_id, question, score)
+            extra.append(
+                InlineKeyboardButton(button.label, callback_data=callbacks.none_of_these(pending))
+            )
+        elif callbacks.fits(button.action):
+            regular.append(InlineKeyboardButton(button.label, callback_data=button.action))
+        else:
+            log.warning("dropping a button whose action is over 64 bytes: %r", button.action)
+    markup = layout(regular)
+    if not extra:
+        return markup
+    rows = [list(row) for row in markup.inline_keyboard] if markup else []
+    rows += [[button] for button in extra]
+    return InlineKeyboardMarkup(rows)
+
+
+async def send_reply(
+    bot: Bot,
+    storage: Storage,
+    reply: Reply,
+    *,
+    chat_id: int,
+    user_id: int,
+    question: str | None = None,
+    reply_to: int | None = None,
+    suffix: str = "",
+) -> Message:
+    """Send an engine reply with its buttons. A fallback with nothing to suggest is recorded
+    for curators at once, since there is no "None of these" to press."""
+    markup = await reply_markup(
+        storage,
+        reply.buttons,
+        user_id=user_id,
+        chat_id=chat_id,
+        question=question,
+        score=reply.score,
+    )
+    if (
+        reply.kind is ReplyKind.fallback
+        and question is not None
+        and not any(b.action == callbacks.NONE_ACTION for b in reply.buttons)
+    ):
+        await storage.record_unanswered(user_id, question, reply.score)
+    text = f"{reply.text}\n\n{suffix}" if suffix else reply.text
+    return await send_html(bot, chat_id, text, markup=markup, reply_to=reply_to)

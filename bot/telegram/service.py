@@ -1,0 +1,205 @@
+"""Running the bot as a service: start-up, polling or webhook, maintenance, clean shutdown.
+
+Start-up opens and migrates the database, purges old questions, reaches Telegram (retrying
+while the network is down), fills the command menu and starts taking updates. SIGTERM (or
+SIGINT) stops taking updates, lets the updates in flight finish, closes the database and
+exits 0 — so a deploy or `docker stop` never cuts an answer in half.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
+from telegram.ext import Application
+
+from bot.content import ContentError
+from bot.core.engine import Engine
+from bot.settings import Settings, SettingsError, load_settings
+from bot.storage import Storage, StorageError, open_storage
+from bot.telegram import health
+from bot.telegram.app import ALLOWED_UPDATES, build_application, register_commands, startup_problems
+from bot.telegram.deps import Deps
+from bot.telegram.errors import on_polling_error
+from bot.telegram.redact import setup_logging
+from bot.telegram.webhook import WebhookServer
+
+log = logging.getLogger(__name__)
+
+PURGE_EVERY = 24 * 3600.0
+_RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
+
+
+def content_dir() -> Path:
+    """content/ next to the `bot` package (a checkout or the image's /app), else in the cwd."""
+    beside = Path(__file__).resolve().parents[2] / "content"
+    return beside if beside.is_dir() else Path.cwd() / "content"
+
+
+class Service:
+    """One bot process. `run()` returns the exit code; `stop()` may be called at any time."""
+
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.ready = asyncio.Event()
+        self._stop = asyncio.Event()
+        self.application: Application | None = None  # type: ignore[type-arg]
+        self.storage: Storage | None = None
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> int:
+        try:
+            storage = await open_storage(self.settings.database_path)
+        except StorageError as error:
+            log.error("database unusable: %s", error)
+            return 1
+        self.storage = storage
+        try:
+            await storage.purge()
+            return await self._run(storage)
+        except TelegramError as error:  # e.g. Telegram refused our command menu
+            log.error("start-up failed: %s", error)
+            return 1
+        finally:
+            await storage.close()
+            with contextlib.suppress(OSError):
+                health.heartbeat_path(self.settings).unlink()
+            log.info("stopped")
+
+    async def _run(self, storage: Storage) -> int:
+        settings = self.settings
+        polling = settings.mode == "polling"
+        deps = Deps(self.engine, storage, settings.admin_ids)
+        application = build_application(settings, deps, polling=polling)
+        self.application = application
+        try:
+            if not await self._retrying(application.initialize, "connecting to Telegram"):
+                return 0  # asked to stop before Telegram could be reached
+        except InvalidToken:
+            log.error("Telegram rejected TELEGRAM_BOT_TOKEN")
+            return 2
+        server: WebhookServer | None = None
+        maintenance: asyncio.Task[None] | None = None
+        try:
+            await self._retrying(
+                lambda: register_commands(application, deps, settings.admin_ids),
+                "setting the command menu",
+            )
+            await application.start()
+            if polling:
+                updater = application.updater
+                assert updater is not None  # noqa: S101 - built with one
+                await self._retrying(
+                    lambda: updater.start_polling(
+                        allowed_updates=ALLOWED_UPDATES, error_callback=on_polling_error
+                    ),
+                    "starting to poll",
+                )
+            else:
+                assert settings.webhook_url and settings.webhook_secret  # noqa: S101 - validated
+                secret = settings.webhook_secret.get_secret_value()
+                server = WebhookServer(
+                    application,
+                    path=settings.webhook_path,
+                    secret=secret,
+                    listen=settings.webhook_listen,
+                    port=settings.webhook_port,
+                )
+                await server.start()
+                await self._retrying(
+                    lambda: application.bot.set_webhook(
+                        settings.webhook_url,  # type: ignore[arg-type]
+                        secret_token=secret,
+                        allowed_updates=ALLOWED_UPDATES,
+                    ),
+                    "registering the webhook",
+                )
+            health.beat(health.heartbeat_path(settings))
+            maintenance = asyncio.create_task(self._maintain(storage), name="maintenance")
+            log.info("bot @%s is up (%s)", application.bot.username, settings.mode)
+            self.ready.set()
+            await self._stop.wait()
+            log.info("stopping: no new updates; finishing the ones in flight")
+        finally:
+            if polling and application.updater is not None and application.updater.running:
+                await application.updater.stop()
+            if server is not None:
+                await server.stop()
+            if application.running:
+                await application.stop()
+            if maintenance is not None:
+                maintenance.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await maintenance
+            await application.shutdown()
+        return 0
+
+    async def _retrying(self, action: Callable[[], Awaitable[object]], what: str) -> bool:
+        """Run `action`, retrying network errors until it works or we are asked to stop."""
+        attempt = 0
+        while not self._stop.is_set():
+            try:
+                await action()
+                return True
+            except (InvalidToken, BadRequest, Forbidden):
+                raise
+            except (NetworkError, TelegramError) as error:
+                delay = _RETRY_DELAYS[min(attempt, len(_RETRY_DELAYS) - 1)]
+                log.warning("%s failed (%s); retrying in %.0f s", what, error, delay)
+                attempt += 1
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), delay)
+        return False
+
+    async def _maintain(self, storage: Storage) -> None:
+        """Heartbeat for the health check; daily purge of questions older than 90 days."""
+        last_purge = time.monotonic()
+        beat_path = health.heartbeat_path(self.settings)
+        while True:
+            try:
+                health.beat(beat_path)
+                if time.monotonic() - last_purge >= PURGE_EVERY:
+                    last_purge = time.monotonic()
+                    await storage.purge()
+            except Exception:
+                log.exception("maintenance failed; will try again")
+            await asyncio.sleep(health.HEARTBEAT_EVERY)
+
+
+async def _serve(settings: Settings, engine: Engine) -> int:
+    service = Service(settings, engine)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, service.stop)
+    return await service.run()
+
+
+def serve() -> int:
+    """`python -m bot serve`: run the Telegram bot until SIGTERM; return the exit code."""
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    setup_logging(settings.log_level, secrets=[settings.token, secret])
+    try:
+        engine = Engine.load(content_dir())
+    except ContentError as error:
+        print(error, file=sys.stderr)
+        return 1
+    problems = startup_problems(engine)
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        return 1
+    return asyncio.run(_serve(settings, engine))

@@ -1,0 +1,46 @@
+"""Fixtures for the Telegram end-to-end tests: a fake Bot API server and the real bot.
+
+The bot runs either in this process or as a real subprocess; in both cases it reaches the
+fake over HTTP on 127.0.0.1 through python-telegram-bot's own HTTP stack, with a real
+SQLite file in tmp_path.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from botharness import RunningBot, make_settings, start_bot
+from fake_telegram import FakeTelegram
+
+from bot.core.engine import Engine
+from bot.telegram.service import content_dir
+
+
+@pytest.fixture(scope="session")
+def engine() -> Engine:
+    return Engine.load(content_dir())
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    server = await FakeTelegram().start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+async def bot(engine: Engine, fake: FakeTelegram, tmp_path: Path) -> AsyncIterator[RunningBot]:
+    running = await start_bot(engine, make_settings(fake, tmp_path / "bot.sqlite3"), fake)
+    try:
+        yield running
+    finally:
+        if not running.task.done():
+            assert await running.stop() == 0

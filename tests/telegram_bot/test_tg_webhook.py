@@ -1,0 +1,119 @@
+"""End to end, webhook mode: the bot serves the webhook itself and checks the secret."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from botharness import RunningBot, free_port, make_settings, start_bot
+from fake_telegram import FakeTelegram
+
+from bot.core.engine import Engine
+from bot.telegram import health
+from bot.telegram.webhook import SECRET_HEADER
+
+SECRET = "s3cret_webhook-TOKEN"  # noqa: S105 - made up
+QUESTION = "why do I get cramps at night"
+
+
+@pytest.fixture
+async def hooked(engine: Engine, fake: FakeTelegram, tmp_path: Path) -> AsyncIterator[RunningBot]:
+    port = free_port()
+    settings = make_settings(
+        fake,
+        tmp_path / "bot.sqlite3",
+        MODE="webhook",
+        WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram/hook",
+        WEBHOOK_SECRET=SECRET,
+        WEBHOOK_LISTEN="127.0.0.1",
+        WEBHOOK_PORT=str(port),
+    )
+    running = await start_bot(engine, settings, fake)
+    try:
+        yield running
+    finally:
+        assert await running.stop() == 0
+
+
+def url(bot: RunningBot, path: str = "/telegram/hook") -> str:
+    return f"http://127.0.0.1:{bot.service.settings.webhook_port}{path}"
+
+
+async def post(bot: RunningBot, update: Any, secret: str | None) -> int:
+    headers = {SECRET_HEADER: secret} if secret is not None else {}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url(bot), json=update, headers=headers) as response,
+    ):
+        return response.status
+
+
+def update(fake: FakeTelegram, update_id: int, user_id: int, text: str) -> dict[str, Any]:
+    return {"update_id": update_id, "message": fake.text_message(fake.user(user_id), text)}
+
+
+async def test_the_webhook_is_registered_with_the_secret(hooked: RunningBot) -> None:
+    fake = hooked.fake
+    assert fake.webhook["url"] == url(hooked)
+    assert fake.webhook["secret_token"] == SECRET
+    assert "message" in fake.webhook["allowed_updates"]
+    assert not fake.calls_to("getUpdates", ok=None)
+
+
+async def test_updates_with_the_right_secret_are_processed(
+    hooked: RunningBot, engine: Engine
+) -> None:
+    fake = hooked.fake
+    assert await post(hooked, update(fake, 1, 3001, QUESTION), SECRET) == 200
+    [reply] = await fake.wait_sent(3001, 1)
+    assert reply["html"] == engine.ask(QUESTION).text
+
+
+@pytest.mark.parametrize("secret", [None, "", "wrong", SECRET[:-1], SECRET + "x", SECRET.upper()])
+async def test_a_wrong_or_missing_secret_is_refused_and_nothing_processed(
+    hooked: RunningBot, engine: Engine, secret: str | None
+) -> None:
+    fake = hooked.fake
+    assert await post(hooked, update(fake, 10, 3002, QUESTION), secret) == 403
+    # Barrier: a good update for another chat is processed; the refused one never was.
+    assert await post(hooked, update(fake, 11, 3003, QUESTION), SECRET) == 200
+    await fake.wait_sent(3003, 1)
+    assert fake.sent(3002) == []
+    assert hooked.rows("SELECT user_id FROM users") == [(3003,)]
+
+
+async def test_garbage_with_the_right_secret_is_rejected(hooked: RunningBot) -> None:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url(hooked), data=b"{not json", headers={SECRET_HEADER: SECRET}) as response,
+    ):
+        assert response.status == 400
+    assert await post(hooked, ["not", "an", "update"], SECRET) == 400
+
+
+async def test_other_paths_are_not_served(hooked: RunningBot) -> None:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url(hooked, "/other"), json={}, headers={SECRET_HEADER: SECRET}) as r,
+    ):
+        assert r.status == 404
+
+
+async def test_healthz_answers(hooked: RunningBot) -> None:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(url(hooked, "/healthz")) as response,
+    ):
+        assert response.status == 200
+        assert await response.json() == {"status": "ok"}
+    # The container health check agrees (heartbeat file and /healthz).
+    assert await _health(hooked) is None
+
+
+async def _health(bot: RunningBot) -> str | None:
+    import asyncio
+
+    return await asyncio.to_thread(health.check, bot.service.settings)

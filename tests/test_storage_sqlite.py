@@ -1,0 +1,273 @@
+"""SQLiteStorage against a real SQLite file: schema, migrations, every repository method."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import sqlite3
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.storage import RETENTION, SQLiteStorage, Storage, StorageError, open_storage
+from bot.storage.migrations import MIGRATIONS, Migration
+
+NOW = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
+STORAGE_DIR = Path(__file__).resolve().parents[1] / "bot" / "storage"
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> SQLiteStorage:
+    storage = await SQLiteStorage.open(tmp_path / "sub" / "bot.sqlite3")
+    yield storage
+    await storage.close()
+
+
+async def test_opens_in_wal_mode_at_the_latest_schema(store: SQLiteStorage, tmp_path: Path) -> None:
+    assert await store.journal_mode() == "wal"
+    assert await store.schema_version() == max(m.version for m in MIGRATIONS)
+    with closing(sqlite3.connect(tmp_path / "sub" / "bot.sqlite3")) as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {
+        "users",
+        "message_log",
+        "check_sessions",
+        "check_results",
+        "unanswered_questions",
+        "pending_questions",
+    } <= tables
+
+
+async def test_satisfies_the_storage_protocol(store: SQLiteStorage) -> None:
+    assert isinstance(store, Storage)
+
+
+async def test_open_storage_is_the_configured_backend(tmp_path: Path) -> None:
+    storage = await open_storage(tmp_path / "x.sqlite3")
+    try:
+        assert isinstance(storage, SQLiteStorage)
+    finally:
+        await storage.close()
+
+
+async def test_migrations_apply_in_order_once_and_survive_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "m.sqlite3"
+    v1 = Migration(1, "one", ("CREATE TABLE a (x INTEGER)",))
+    v2 = Migration(2, "two", ("ALTER TABLE a ADD COLUMN y TEXT", "CREATE TABLE b (z INTEGER)"))
+    storage = await SQLiteStorage.open(path, migrations=[v1])
+    await storage.close()
+    storage = await SQLiteStorage.open(path, migrations=[v2, v1])  # order given does not matter
+    assert await storage.schema_version() == 2
+    await storage.close()
+    storage = await SQLiteStorage.open(path, migrations=[v1, v2])  # nothing to do: no error
+    await storage.close()
+    with closing(sqlite3.connect(path)) as db:
+        assert [r[1] for r in db.execute("PRAGMA table_info(a)")] == ["x", "y"]
+
+
+async def test_a_failing_migration_leaves_the_previous_version(tmp_path: Path) -> None:
+    path = tmp_path / "m.sqlite3"
+    v1 = Migration(1, "one", ("CREATE TABLE a (x INTEGER)",))
+    bad = Migration(2, "bad", ("CREATE TABLE c (x INTEGER)", "THIS IS NOT SQL"))
+    await (await SQLiteStorage.open(path, migrations=[v1])).close()
+    with pytest.raises(StorageError, match="syntax error"):
+        await SQLiteStorage.open(path, migrations=[v1, bad])
+    with closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (1,)
+        assert db.execute("SELECT name FROM sqlite_master WHERE name = 'c'").fetchall() == []
+
+
+async def test_refuses_a_database_newer_than_the_code(tmp_path: Path) -> None:
+    path = tmp_path / "new.sqlite3"
+    with closing(sqlite3.connect(path)) as db:
+        db.execute("PRAGMA user_version = 99")
+    with pytest.raises(StorageError, match="newer"):
+        await SQLiteStorage.open(path)
+
+
+async def test_users_first_and_last_seen_language_and_blocked(store: SQLiteStorage) -> None:
+    assert await store.get_user(1) is None
+    await store.touch_user(1, "en", now=NOW)
+    await store.touch_user(1, None, now=NOW + timedelta(hours=2))
+    user = await store.get_user(1)
+    assert user is not None
+    assert (user.first_seen, user.last_seen) == (NOW, NOW + timedelta(hours=2))
+    assert user.language_code == "en"  # an update without a language keeps the known one
+    assert not user.blocked
+    await store.set_blocked(1, True)
+    assert (await store.get_user(1)).blocked  # type: ignore[union-attr]
+    await store.touch_user(1, "de", now=NOW + timedelta(days=1))  # they wrote again
+    user = await store.get_user(1)
+    assert user is not None and not user.blocked and user.language_code == "de"
+
+
+async def test_pending_questions_are_taken_once_and_only_by_their_chat(
+    store: SQLiteStorage,
+) -> None:
+    pending_id = await store.save_pending_question(7, 70, "is coffee bad <b>?", 42.5, now=NOW)
+    assert pending_id > 0
+    assert await store.take_pending_question(pending_id, 71) is None  # another chat
+    taken = await store.take_pending_question(pending_id, 70)
+    assert taken is not None
+    assert (taken.user_id, taken.chat_id, taken.text, taken.best_score) == (
+        7,
+        70,
+        "is coffee bad <b>?",
+        42.5,
+    )
+    assert taken.created_at == NOW
+    assert await store.take_pending_question(pending_id, 70) is None  # only once
+
+
+async def test_sql_injection_is_just_text(store: SQLiteStorage) -> None:
+    evil = "x'); DROP TABLE users; --"
+    await store.record_unanswered(1, evil, 10.0, now=NOW)
+    await store.touch_user(1, evil, now=NOW)
+    assert [text for text, _, _ in await store.unanswered()] == [evil]
+    assert (await store.get_user(1)).language_code == evil  # type: ignore[union-attr]
+
+
+async def test_purge_removes_questions_older_than_90_days(store: SQLiteStorage) -> None:
+    old = NOW - RETENTION - timedelta(minutes=1)
+    await store.record_unanswered(1, "old", 10.0, now=old)
+    await store.record_unanswered(1, "new", 10.0, now=NOW - timedelta(days=89))
+    await store.save_pending_question(1, 1, "old pending", 10.0, now=old)
+    await store.log_message(1, 1, "answer", "x", now=old)
+    assert await store.purge(now=NOW) == 3
+    assert [text for text, _, _ in await store.unanswered()] == ["new"]
+    assert await store.purge(now=NOW) == 0
+
+
+async def test_stats(store: SQLiteStorage) -> None:
+    yesterday, last_week = NOW - timedelta(days=1), NOW - timedelta(days=8)
+    await store.touch_user(1, "en", now=NOW)
+    await store.touch_user(2, "en", now=NOW)
+    await store.set_blocked(2, True)
+    for kind, when in [
+        ("answer", NOW),
+        ("food", NOW),
+        ("fallback", NOW),
+        ("command", NOW),
+        ("urgent", yesterday),
+        ("fallback", yesterday),
+        ("answer", last_week),  # outside the 7 days
+    ]:
+        await store.log_message(1, 1, kind, now=when)
+    for text in ["Is coffee OK?", "is coffee ok? ", "what about tea", "Is coffee OK?"]:
+        await store.record_unanswered(1, text, 20.0, now=NOW)
+    stats = await store.stats(now=NOW)
+    assert (stats.users, stats.blocked_users) == (2, 1)
+    assert (stats.messages_today, stats.messages_7d) == (4, 6)
+    assert (stats.questions_7d, stats.answered_7d) == (5, 3)
+    assert stats.answered_share == pytest.approx(0.6)
+    assert stats.top_unanswered[0][1] == 3
+    assert stats.top_unanswered[0][0].lower().startswith("is coffee ok")
+    assert stats.top_unanswered[1] == ("what about tea", 1)
+
+
+async def test_stats_top_is_limited(store: SQLiteStorage) -> None:
+    for n in range(15):
+        await store.record_unanswered(1, f"question {n}", 1.0, now=NOW)
+    assert len((await store.stats(now=NOW)).top_unanswered) == 10
+    assert (await store.stats(now=NOW)).answered_share is None
+
+
+async def test_questionnaire_sessions_and_results(store: SQLiteStorage) -> None:
+    assert await store.load_session(1, 10) is None
+    await store.save_session(1, 10, {"step": 1, "answers": {"q1": "yes"}}, 555, now=NOW)
+    await store.save_session(1, 10, {"step": 2, "answers": {"q1": "yes", "q2": "no"}}, 555)
+    session = await store.load_session(1, 10)
+    assert session is not None
+    assert session.state == {"step": 2, "answers": {"q1": "yes", "q2": "no"}}
+    assert session.message_id == 555
+    assert await store.load_session(1, 11) is None  # per chat
+    assert await store.delete_session(1, 10) is True
+    assert await store.delete_session(1, 10) is False
+
+    assert await store.latest_result(1) is None
+    await store.add_result(1, {"level": "possible"}, now=NOW - timedelta(days=1))
+    await store.add_result(1, {"level": "worth_checking"}, now=NOW)
+    result = await store.latest_result(1)
+    assert result is not None and result.result == {"level": "worth_checking"}
+
+
+async def test_forget_user_deletes_only_that_user(store: SQLiteStorage) -> None:
+    for user in (1, 2):
+        await store.touch_user(user, "en", now=NOW)
+        await store.log_message(user, user, "answer", now=NOW)
+        await store.record_unanswered(user, f"q{user}", 1.0, now=NOW)
+        await store.save_pending_question(user, user, f"p{user}", 1.0, now=NOW)
+        await store.save_session(user, user, {"s": user}, None, now=NOW)
+        await store.add_result(user, {"r": user}, now=NOW)
+    await store.forget_user(1)
+    assert await store.get_user(1) is None
+    assert await store.load_session(1, 1) is None
+    assert await store.latest_result(1) is None
+    assert [t for t, _, _ in await store.unanswered()] == ["q2"]
+    stats = await store.stats(now=NOW)
+    assert (stats.users, stats.messages_today) == (1, 1)
+    assert await store.get_user(2) is not None
+    assert await store.latest_result(2) is not None
+
+
+async def test_concurrent_writers_do_not_interleave_transactions(store: SQLiteStorage) -> None:
+    async def user(n: int) -> None:
+        await store.touch_user(n, "en", now=NOW)
+        await store.log_message(n, n, "answer", now=NOW)
+        if n % 2:
+            await store.forget_user(n)
+
+    await asyncio.gather(*(user(n) for n in range(50)))
+    assert (await store.stats(now=NOW)).users == 25
+
+
+async def test_data_survives_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    storage = await SQLiteStorage.open(path)
+    await storage.touch_user(9, "en", now=NOW)
+    await storage.close()
+    storage = await SQLiteStorage.open(path)
+    try:
+        user = await storage.get_user(9)
+        assert user is not None and user.first_seen == NOW
+    finally:
+        await storage.close()
+
+
+async def test_an_unusable_path_is_a_storage_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(StorageError, match="cannot open"):
+        await SQLiteStorage.open(blocker / "bot.sqlite3")
+    (tmp_path / "junk.sqlite3").write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StorageError):
+        await SQLiteStorage.open(tmp_path / "junk.sqlite3")
+
+
+def test_storage_imports_nothing_else_from_bot() -> None:
+    for path in STORAGE_DIR.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                assert not name.startswith("bot.") or name.startswith("bot.storage"), (
+                    f"{path.name} imports {name}"
+                )
+
+
+def test_no_sql_outside_storage() -> None:
+    """SQL lives in bot/storage only, so another backend can replace it."""
+    root = STORAGE_DIR.parent
+    keywords = ("SELECT ", "INSERT INTO", "DELETE FROM", "CREATE TABLE", "UPDATE users")
+    for path in root.rglob("*.py"):
+        if STORAGE_DIR in path.parents:
+            continue
+        text = path.read_text(encoding="utf-8")
+        for keyword in keywords:
+            assert keyword not in text, f"{path.relative_to(root)} contains {keyword!r}"
