@@ -11,13 +11,18 @@ from collections.abc import Callable
 
 from rapidfuzz import fuzz, process, utils
 
-from bot.content import Content
+from bot.content import Category, Content, Intent
 
 Predict = Callable[[str], tuple[str | None, str | None]]
 
 
+def _label(intent: Intent) -> str:
+    """Out-of-scope phrasings train the baselines too, and predict "no intent" like the engine."""
+    return "" if intent.category is Category.out_of_scope else intent.id
+
+
 def fuzzy_baseline(content: Content) -> Callable[[float], Predict]:
-    phrasings = [(e, i.id) for i in content.intents.values() for e in i.examples]
+    phrasings = [(e, _label(i)) for i in content.intents.values() for e in i.examples]
     choices = [p for p, _ in phrasings]
     cache: dict[str, tuple[str, float]] = {}
 
@@ -47,7 +52,7 @@ def tfidf_baseline(content: Content) -> Callable[[float], Predict] | None:
     except ImportError:
         return None
     texts = [e for i in content.intents.values() for e in i.examples]
-    labels = [i.id for i in content.intents.values() for _ in i.examples]
+    labels = [_label(i) for i in content.intents.values() for _ in i.examples]
     model = make_pipeline(
         TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=True),
         LogisticRegression(max_iter=2000, C=10.0),
@@ -65,7 +70,7 @@ def tfidf_baseline(content: Content) -> Callable[[float], Predict] | None:
     def at(threshold: float) -> Predict:
         def predict(text: str) -> tuple[str | None, str | None]:
             intent, value = best(text)
-            return (intent if value >= threshold else None), None
+            return (intent if value >= threshold and intent else None), None
 
         return predict
 

@@ -23,7 +23,7 @@ from bot.content import (
     load_content,
 )
 from bot.core.match import Matcher, Params, Scored
-from bot.core.normalise import Normaliser
+from bot.core.normalise import Normaliser, visible
 from bot.core.reply import Button, Reply, ReplyKind
 from bot.core.urgent import Triggers
 
@@ -88,7 +88,7 @@ class Engine:
     # -- windows call these ------------------------------------------------------------
 
     def ask(self, text: str) -> Reply:
-        if not text.strip():
+        if not visible(text).strip():
             return Reply(self.message("empty"), ReplyKind.invalid)
         if len(text) > MAX_CHARS:
             return Reply(self.message("too_long", length=f"{len(text):,}"), ReplyKind.invalid)

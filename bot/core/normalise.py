@@ -19,7 +19,7 @@ _NOT_WORD = re.compile(r"[^\w]+")
 _DIGIT_UNIT = re.compile(r"(\d)([a-z])")
 
 
-def _strip_invisible(text: str) -> str:
+def visible(text: str) -> str:
     """Drop control and format characters (RTL marks, zero-width joiners, NUL, …)."""
     return "".join(
         " " if ch in "\n\t\r" else ch
@@ -47,7 +47,7 @@ class Normaliser:
         self._spellings = {_fold(k): _clean(v) for k, v in synonyms.spellings.items()}
 
     def __call__(self, text: str) -> str:
-        text = _fold(_strip_invisible(text))
+        text = _fold(visible(text))
         for emoji, word in self._emoji.items():
             if emoji in text:
                 text = text.replace(emoji, f" {word} ")

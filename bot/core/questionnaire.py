@@ -33,6 +33,7 @@ MAX_ACTION_BYTES = 40
 _ACTION = re.compile(
     r"q:([0-9a-z]{1,8}):(r|\d{1,2}):(\d{1,2}|t\d{1,2}|ok|back|why|stop|sum|go)", re.ASCII
 )
+_OPTION = re.compile(r"(t?)(\d{1,2})", re.ASCII)
 _TELEGRAM_LIMIT = 4096
 
 
@@ -573,7 +574,10 @@ class Engine:
             return self._after(self.stop(state, now=now), state)
         if command == "ok":
             return self._after(self.submit(state, question.id, now=now), state)
-        multi, number = command.startswith("t"), int(command.lstrip("t"))
+        option = _OPTION.fullmatch(command)  # "sum", "t", … on a question: forged
+        if option is None:
+            return self._refused(state, Outcome.invalid)
+        multi, number = bool(option.group(1)), int(option.group(2))
         if multi != (question.choice == "multi") or number >= len(question.options):
             return self._refused(state, Outcome.invalid)
         option_id = question.options[number].id

@@ -1,0 +1,68 @@
+"""The console windows: `ask --json`, `content --json` and `chat` give the engine's replies."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from bot.core.engine import Engine
+
+from conftest import ROOT
+
+
+def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+        timeout=60,
+    )
+
+
+def test_ask_json_is_the_engines_reply(engine: Engine) -> None:
+    text = "does salmon have b12"
+    record = json.loads(run("ask", "--json", text).stdout)
+    reply = engine.ask(text)
+    assert record == {
+        "text": text,
+        "intent": "food_lookup",
+        "food": "salmon",
+        "score": reply.score,
+        "suggestions": [],
+        "reply": reply.text,
+    }
+
+
+def test_ask_json_stdin_answers_each_line_in_order(engine: Engine) -> None:
+    lines = ["hi", "why do i cramp at night", "", "what is the capital of france", "<b>&</b>"]
+    out = run("ask", "--json", "--stdin", stdin="\n".join(lines) + "\n").stdout.splitlines()
+    records = [json.loads(line) for line in out]
+    assert [r["text"] for r in records] == lines
+    for record, line in zip(records, lines, strict=True):
+        reply = engine.ask(line)
+        assert (record["intent"], record["reply"], record["suggestions"]) == (
+            reply.intent,
+            reply.text,
+            list(reply.suggestions),
+        )
+
+
+def test_content_json_lists_intents_and_foods(engine: Engine) -> None:
+    data = json.loads(run("content", "--json").stdout)
+    assert {i["id"] for i in data["intents"]} == set(engine.content.intents)
+    assert {f["id"] for f in data["foods"]} == set(engine.content.foods)
+    salmon = next(f for f in data["foods"] if f["id"] == "salmon")
+    assert "salmon" in salmon["names"]
+    assert all(i["examples"] for i in data["intents"])
+
+
+def test_chat_answers_and_numbered_buttons_press() -> None:
+    out = run("chat", stdin="does salmon have b12\n1\n/quit\n").stdout
+    assert "Salmon and B12" in out
+    assert "<b>" not in out  # HTML is rendered, not shown
+    assert "[1]" in out
+    assert "Foods that contain B12" in out  # the first button of the salmon reply
