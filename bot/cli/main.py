@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 
 from bot.content import ContentError, report
+from bot.content.questionnaire import check_questionnaire
 from bot.core.engine import Engine
+from bot.core.questionnaire import Engine as CheckEngine
 
 CONTENT_DIR = Path(__file__).resolve().parents[2] / "content"
 logger = logging.getLogger(__name__)
@@ -18,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
-    parser.add_argument("--content", type=Path, default=CONTENT_DIR, help="content directory")
+    parser.add_argument("--content", type=Path, default=None, help="content directory")
     commands = parser.add_subparsers(dest="command", required=True)
 
     ask = commands.add_parser("ask", help="answer one message (or one per line with --stdin)")
@@ -39,14 +41,15 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("run", help="serve when TELEGRAM_BOT_TOKEN is set, else chat")
 
     args = parser.parse_args(argv)
+    directory: Path = args.content or CONTENT_DIR
     if args.command == "content" and args.action == "check":
-        return _content_check(args.content)
+        return _content_check(directory)
     if args.command == "serve" or (args.command == "run" and _has_token()):
         from bot.telegram import serve
 
-        return serve()
+        return serve(args.content)  # None: the service finds content/ itself
     try:
-        engine = Engine.load(args.content)
+        engine = Engine.load(directory)
     except ContentError as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -61,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         return evaluate_file(engine, args.file, baselines=not args.no_baselines, tune=args.tune)
     from bot.cli.chat import chat
 
-    return chat(engine)
+    check = _check_engine(directory)
+    return 1 if check is None else chat(engine, check)
 
 
 def _has_token() -> bool:
@@ -78,13 +82,27 @@ def _has_token() -> bool:
 
 
 def _content_check(directory: Path) -> int:
+    """Every problem of the answer content and of the B12 check's questionnaire, at once."""
+    problems = []
     try:
         Engine.load(directory)
     except ContentError as exc:
-        print(report(exc.problems))
+        problems += exc.problems
+    problems += check_questionnaire(directory)[1]
+    if problems:
+        print(report(problems))
         return 1
     print(f"content OK: {directory}")
     return 0
+
+
+def _check_engine(directory: Path) -> CheckEngine | None:
+    """The B12 check for the console; None (reported) if its content is invalid."""
+    questionnaire, problems = check_questionnaire(directory)
+    if questionnaire is None:
+        print(report(problems), file=sys.stderr)
+        return None
+    return CheckEngine(questionnaire)
 
 
 def _ask(engine: Engine, text: str | None, *, as_json: bool, from_stdin: bool) -> int:

@@ -29,6 +29,7 @@ from pydantic import (
 
 from bot.content.html import html_problems
 from bot.content.models import Problem
+from bot.content.yamlfile import parse_yaml
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 _ID = r"^[a-z0-9_]+$"
@@ -516,7 +517,7 @@ def check_questionnaire(content_dir: Path) -> tuple[Questionnaire | None, list[P
     name = f"{content_dir.name}/{FILE_NAME}"
     problems: list[str] = []
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = parse_yaml(path.read_text(encoding="utf-8"))
         titles = _source_titles(content_dir / "sources.yaml")
         spec = QuestionnaireSpec.model_validate(data, context={"problems": problems})
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
@@ -531,7 +532,7 @@ def check_questionnaire(content_dir: Path) -> tuple[Questionnaire | None, list[P
 
 def _source_titles(path: Path) -> dict[str, str]:
     """id → title of sources.yaml; its own format is checked by the main content loader."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = parse_yaml(path.read_text(encoding="utf-8")) or {}
     items = data.get("sources") if isinstance(data, dict) else None
     return {
         item["id"]: str(item.get("title", item["id"]))

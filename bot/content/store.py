@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.content.check import cross_check
 from bot.content.models import Food, Intent, Problem, Source, Synonyms
+from bot.content.yamlfile import parse_yaml
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -61,7 +62,7 @@ class _Reader:
 
     def mapping(self, path: Path) -> dict[str, Any]:
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = parse_yaml(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             self.problems.append(Problem(file=self.name(path), field="-", message="missing file"))
             return {}

@@ -96,7 +96,7 @@ class Engine:
         if not normalised:
             return Reply(self.message("emoji_only"), ReplyKind.invalid)
         words = self.matcher.words(normalised)
-        analysis = self.matcher.analyse(normalised)
+        analysis = self.matcher.analyse(normalised, words)
         ranked = self.matcher.rank(analysis)
         if self._triggers.fires(words):
             return self._urgent(ranked)

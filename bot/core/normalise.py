@@ -21,6 +21,8 @@ _DIGIT_UNIT = re.compile(r"(\d)([a-z])")
 
 def visible(text: str) -> str:
     """Drop control and format characters (RTL marks, zero-width joiners, NUL, …)."""
+    if text.isprintable():
+        return text
     return "".join(
         " " if ch in "\n\t\r" else ch
         for ch in text

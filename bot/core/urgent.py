@@ -22,11 +22,17 @@ class Triggers:
             [frozenset(stem(normalise(word)) for word in group.split("|")) for group in trigger]
             for trigger in triggers
         ]
+        # Only triggers whose first group occurs in a message need a closer look.
+        self._by_first: dict[str, list[list[frozenset[str]]]] = {}
+        for trigger in self._triggers:
+            for word in trigger[0]:
+                self._by_first.setdefault(word, []).append(trigger)
 
     def fires(self, words: Sequence[str]) -> bool:
         """`words` are the normalised message's words, spelling-corrected."""
         stems = [stem(w) for w in words]
-        return any(self._fires(trigger, stems) for trigger in self._triggers)
+        candidates = {id(t): t for s in set(stems) for t in self._by_first.get(s, ())}
+        return any(self._fires(trigger, stems) for trigger in candidates.values())
 
     def _fires(self, trigger: list[frozenset[str]], stems: list[str]) -> bool:
         for start, token in enumerate(stems):

@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 
-def serve() -> int:
+
+def serve(content: Path | None = None) -> int:
     """Run the bot until SIGTERM; returns the process exit code."""
     from bot.telegram.service import serve as _serve
 
-    return _serve()
+    return _serve(content)
 
 
 __all__ = ["serve"]

@@ -78,6 +78,7 @@ def add_handlers(application: Application) -> None:  # type: ignore[type-arg]
     )
     application.add_handler(CommandHandler("privacy", handlers.on_privacy))
     application.add_handler(CommandHandler("forget", handlers.on_forget))
+    application.add_handler(CommandHandler("result", handlers.on_result))
     application.add_handler(CommandHandler("cancel", handlers.on_cancel))
     application.add_handler(CommandHandler("stats", handlers.on_stats))
     application.add_handler(MessageHandler(filters.COMMAND, handlers.on_unknown_command))

@@ -6,11 +6,14 @@ two tests) in one process never share state.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from telegram.ext import CallbackContext
 
 from bot.core.engine import Engine
+from bot.core.questionnaire import Engine as CheckEngine
 from bot.storage import Storage
 from bot.telegram.flood import FloodGuard
 
@@ -21,8 +24,10 @@ _KEY = "b12_deps"
 class Deps:
     engine: Engine
     storage: Storage
+    check: CheckEngine  # the B12 check's state machine (bot.core.questionnaire)
     admin_ids: frozenset[int] = frozenset()
     flood: FloodGuard = field(default_factory=FloodGuard)
+    clock: Callable[[], float] = time.time  # epoch seconds; the check's idle expiry reads it
 
     def text(self, key: str, **values: str) -> str:
         return self.engine.message(key, **values)

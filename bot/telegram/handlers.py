@@ -21,7 +21,7 @@ from bot.core.reply import Reply, ReplyKind
 from bot.telegram import callbacks, check, texts
 from bot.telegram.deps import deps
 from bot.telegram.flood import Verdict
-from bot.telegram.send import menu_markup, send_html, send_reply
+from bot.telegram.send import acknowledge, menu_markup, send_html, send_reply
 
 log = logging.getLogger(__name__)
 
@@ -98,15 +98,6 @@ def _who(update: Update) -> tuple[Chat, User]:
     return chat, user
 
 
-async def _acknowledge(query: CallbackQuery) -> None:
-    """Stop the client's spinner. A press older than Telegram allows cannot be answered, and
-    that must not stop us replying to it."""
-    try:
-        await query.answer()
-    except BadRequest as error:
-        log.debug("could not answer callback query: %s", error)
-
-
 async def gate(update: object, context: Context) -> None:
     if not isinstance(update, Update) or not addressed_to_me(update, context.bot):
         raise ApplicationHandlerStop
@@ -115,7 +106,7 @@ async def gate(update: object, context: Context) -> None:
     verdict = d.flood.check(user.id)
     if verdict is not Verdict.allow:
         if update.callback_query is not None:
-            await _acknowledge(update.callback_query)
+            await acknowledge(update.callback_query)
         if verdict is Verdict.warn:
             log.info("user %s is flooding; silenced until the burst ends", user.id)
             await send_html(context.bot, chat.id, d.text(texts.SLOW_DOWN))
@@ -224,6 +215,11 @@ async def on_forget(update: Update, context: Context) -> None:
     await _say(update, context, texts.FORGET_DONE)
 
 
+async def on_result(update: Update, context: Context) -> None:
+    await _log(update, context, "command", "result")
+    await check.show_result(update, context)
+
+
 async def on_cancel(update: Update, context: Context) -> None:
     await _log(update, context, "command", "cancel")
     stopped = await check.cancel(update, context)
@@ -284,10 +280,12 @@ async def on_text(update: Update, context: Context) -> None:
     message = update.message
     assert message is not None and message.text is not None  # noqa: S101 - filters.TEXT
     text = _without_mention(message.text, context.bot.username)
-    if await check.handle_text(update, context, text):
+    reply: Reply | None = deps(context).engine.ask(text)
+    if reply is not None and reply.kind is not ReplyKind.urgent:  # emergencies always win
+        reply = await check.handle_text(update, context, text, reply)
+    if reply is None:  # an answer to the running B12 check
+        await _log(update, context, "check")
         return
-    d = deps(context)
-    reply = d.engine.ask(text)
     await _log(update, context, reply.kind.value, reply.intent)
     await respond(update, context, reply, question=text)
 
@@ -304,12 +302,16 @@ async def on_other_message(update: Update, context: Context) -> None:
 async def on_button(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None  # noqa: S101 - registered as a CallbackQueryHandler
-    await _acknowledge(query)
+    press = callbacks.parse(query.data)
     if update.effective_chat is None:
+        await acknowledge(query)
         return  # a press on an inline-mode message: there is no chat to answer in
+    if press.kind is callbacks.Kind.check:
+        await check.handle_button(update, context, press.data)  # answers the query itself
+        return
+    await acknowledge(query)
     chat, user = _who(update)
     d = deps(context)
-    press = callbacks.parse(query.data)
     if press.kind is callbacks.Kind.engine:
         reply = d.engine.act(press.data)
         if reply is not None:
@@ -322,10 +324,6 @@ async def on_button(update: Update, context: Context) -> None:
             await _remove_keyboard(query)
             await send_html(context.bot, chat.id, d.text(texts.NONE_RECORDED))
             return
-    elif press.kind is callbacks.Kind.check and await check.handle_button(
-        update, context, press.data
-    ):
-        return
     log.info("stale or unknown button from user %s: %r", user.id, press.data)
     await send_html(context.bot, chat.id, d.text(texts.BUTTON_STALE))
 

@@ -1,9 +1,10 @@
-"""Turning an engine `Reply` into Telegram messages.
+"""Turning an engine `Reply` into Telegram messages, and changing messages already sent.
 
 Replies are split to fit Telegram's limit (buttons go on the last part); "None of these" is
 given a stored, short callback id that points at the original question, so the question can
 be recorded when it is pressed — even after a restart; in groups the reply quotes the
-message it answers.
+message it answers. Edits tolerate what Telegram refuses for harmless reasons ("message is
+not modified", a message too old to edit) so a repeated tap never becomes an error.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from collections.abc import Sequence
 
 from telegram import (
     Bot,
+    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
     ReplyParameters,
 )
+from telegram.error import BadRequest
 
 from bot.core.engine import Engine
 from bot.core.reply import Button, Reply, ReplyKind
@@ -142,3 +145,39 @@ async def send_reply(
         await storage.record_unanswered(user_id, question, reply.score)
     text = f"{reply.text}\n\n{suffix}" if suffix else reply.text
     return await send_html(bot, chat_id, text, markup=markup, reply_to=reply_to)
+
+
+async def acknowledge(query: CallbackQuery, notice: str | None = None) -> None:
+    """Stop the client's spinner, with a short toast if `notice`. A press older than Telegram
+    allows cannot be answered, and that must not stop us replying to it."""
+    try:
+        await query.answer(notice)
+    except BadRequest as error:
+        log.debug("could not answer callback query: %s", error)
+
+
+async def edit_html(
+    bot: Bot, chat_id: int, message_id: int, html: str, markup: InlineKeyboardMarkup | None
+) -> bool:
+    """Replace a message's text and keyboard. False when Telegram will not edit it (deleted,
+    too old, too long): the caller then sends a new message instead."""
+    try:
+        await bot.edit_message_text(
+            html, chat_id=chat_id, message_id=message_id, reply_markup=markup
+        )
+    except BadRequest as error:
+        if "not modified" in error.message.lower():
+            return True  # it already shows exactly this (a repeated or stale tap)
+        log.info("could not edit message %s in chat %s: %s", message_id, chat_id, error)
+        return False
+    return True
+
+
+async def remove_keyboard(bot: Bot, chat_id: int, message_id: int | None) -> None:
+    """Take the buttons off a message, if it still has any."""
+    if message_id is None:
+        return
+    try:
+        await bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id)
+    except BadRequest as error:  # already without buttons, or too old
+        log.debug("could not remove keyboard of %s: %s", message_id, error)

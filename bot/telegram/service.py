@@ -20,8 +20,10 @@ from pathlib import Path
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 
-from bot.content import ContentError
+from bot.content import ContentError, report
+from bot.content.questionnaire import check_questionnaire, load_questionnaire
 from bot.core.engine import Engine
+from bot.core.questionnaire import Engine as CheckEngine
 from bot.settings import Settings, SettingsError, load_settings
 from bot.storage import Storage, StorageError, open_storage
 from bot.telegram import health
@@ -46,9 +48,12 @@ def content_dir() -> Path:
 class Service:
     """One bot process. `run()` returns the exit code; `stop()` may be called at any time."""
 
-    def __init__(self, settings: Settings, engine: Engine) -> None:
+    def __init__(
+        self, settings: Settings, engine: Engine, check: CheckEngine | None = None
+    ) -> None:
         self.settings = settings
         self.engine = engine
+        self.check = check or CheckEngine(load_questionnaire(content_dir()))
         self.ready = asyncio.Event()
         self._stop = asyncio.Event()
         self.application: Application | None = None  # type: ignore[type-arg]
@@ -79,7 +84,7 @@ class Service:
     async def _run(self, storage: Storage) -> int:
         settings = self.settings
         polling = settings.mode == "polling"
-        deps = Deps(self.engine, storage, settings.admin_ids)
+        deps = Deps(self.engine, storage, self.check, settings.admin_ids)
         application = build_application(settings, deps, polling=polling)
         self.application = application
         try:
@@ -176,16 +181,17 @@ class Service:
             await asyncio.sleep(health.HEARTBEAT_EVERY)
 
 
-async def _serve(settings: Settings, engine: Engine) -> int:
-    service = Service(settings, engine)
+async def _serve(settings: Settings, engine: Engine, check: CheckEngine) -> int:
+    service = Service(settings, engine, check)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, service.stop)
     return await service.run()
 
 
-def serve() -> int:
-    """`python -m bot serve`: run the Telegram bot until SIGTERM; return the exit code."""
+def serve(content: Path | None = None) -> int:
+    """`python -m bot serve`: run the Telegram bot until SIGTERM; return the exit code.
+    Invalid content (answers or the B12 check) stops it before it talks to Telegram."""
     try:
         settings = load_settings()
     except SettingsError as error:
@@ -193,13 +199,18 @@ def serve() -> int:
         return 2
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     setup_logging(settings.log_level, secrets=[settings.token, secret])
+    directory = content or content_dir()
     try:
-        engine = Engine.load(content_dir())
+        engine = Engine.load(directory)
     except ContentError as error:
         print(error, file=sys.stderr)
+        return 1
+    questionnaire, found = check_questionnaire(directory)
+    if questionnaire is None or found:
+        print(report(found), file=sys.stderr)
         return 1
     problems = startup_problems(engine)
     if problems:
         print("\n".join(problems), file=sys.stderr)
         return 1
-    return asyncio.run(_serve(settings, engine))
+    return asyncio.run(_serve(settings, engine, CheckEngine(questionnaire)))

@@ -22,6 +22,7 @@ PRIVACY = "tg_privacy"
 FORGET_DONE = "tg_forget_done"
 CANCEL_DONE = "tg_cancel_done"
 CANCEL_NOTHING = "tg_cancel_nothing"
+RESULT_NONE = "tg_result_none"
 STATS = "tg_stats"
 STATS_NO_QUESTIONS = "tg_stats_no_questions"
 STATS_NO_UNANSWERED = "tg_stats_no_unanswered"
@@ -41,6 +42,7 @@ PUBLIC_COMMANDS: tuple[str, ...] = (
     "start",
     "help",
     "check",
+    "result",
     "foods",
     "causes",
     "remedies",

@@ -1,0 +1,105 @@
+"""Speed and memory of one `ask`, at the shipped content and with the content scaled ×10.
+
+    .venv/bin/python benchmarks/bench_match.py [--repeat N]
+
+Prints messages/second, p50 and p99 latency over tests/data/eval.jsonl, peak memory of
+the process, and the time from process start to the first answer. Targets (issue 2):
+p99 ≤ 1 ms shipped, ≤ 5 ms at ×10, start to first answer ≤ 1.5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.content import Content  # noqa: E402
+from bot.core.engine import Engine  # noqa: E402
+
+
+def scaled(content: Content, factor: int, seed: int = 7) -> Content:
+    """The content with (factor - 1) synthetic copies of every intent, phrasings reshuffled."""
+    rng = random.Random(seed)
+    intents = dict(content.intents)
+    for intent in content.intents.values():
+        for copy in range(1, factor):
+            examples = []
+            for example in intent.examples:
+                words = example.split()
+                rng.shuffle(words)
+                examples.append(" ".join([*words, f"synthetic{copy}", f"topic{rng.randrange(10**6)}"]))
+            new_id = f"{intent.id}_x{copy}"
+            intents[new_id] = intent.model_copy(update={"id": new_id, "examples": examples})
+    return dataclasses.replace(content, intents=intents)
+
+
+def measure(engine: Engine, messages: list[str], repeat: int) -> dict[str, float]:
+    for message in messages:  # warm the caches a real process would have warm
+        engine.ask(message)
+    timings = []
+    for _ in range(repeat):
+        for message in messages:
+            start = time.perf_counter()
+            engine.ask(message)
+            timings.append(time.perf_counter() - start)
+    timings.sort()
+    return {
+        "messages_per_second": len(timings) / sum(timings),
+        "p50_ms": statistics.median(timings) * 1000,
+        "p99_ms": timings[int(len(timings) * 0.99)] * 1000,
+        "max_ms": timings[-1] * 1000,
+    }
+
+
+def start_to_first_answer() -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "bot", "ask", "--json", "why do i get cramps at night"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    lines = (ROOT / "tests" / "data" / "eval.jsonl").read_text(encoding="utf-8").splitlines()
+    messages = [json.loads(line)["text"] for line in lines if line.strip()]
+
+    started = time.perf_counter()
+    engine = Engine.load(ROOT / "content")
+    load_s = time.perf_counter() - started
+    rows = [("shipped", len(engine.content.intents), measure(engine, messages, args.repeat))]
+    big = Engine(scaled(engine.content, 10))
+    rows.append(("x10", len(big.content.intents), measure(big, messages, args.repeat)))
+
+    print(f"{len(messages)} messages x {args.repeat} repeats; engine load {load_s:.2f} s")
+    print("| content | intents | messages/s | p50 ms | p99 ms | max ms |")
+    print("|---|---|---|---|---|---|")
+    for name, intents, m in rows:
+        print(
+            f"| {name} | {intents} | {m['messages_per_second']:.0f} | {m['p50_ms']:.3f} "
+            f"| {m['p99_ms']:.3f} | {m['max_ms']:.3f} |"
+        )
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory (RSS, both engines loaded): {peak_mb:.0f} MB")
+    first = min(start_to_first_answer() for _ in range(3))
+    print(f"process start to first answer (`python -m bot ask`, best of 3): {first:.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
