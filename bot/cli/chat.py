@@ -1,22 +1,26 @@
 """`python -m bot chat`: the bot in a terminal, for trying content without Telegram.
 
 Buttons are shown as numbered choices; typing the number presses the button, so a
-curator can walk every path a Telegram user can.
+curator can walk every path a Telegram user can — the B12 check included (/check, or ask
+for it; /result and /cancel work as on Telegram).
 """
 
 from __future__ import annotations
 
 import sys
 
+from bot.cli.check import ConsoleCheck
 from bot.cli.render import render
 from bot.core.engine import Engine
-from bot.core.reply import Reply
+from bot.core.questionnaire import Engine as CheckEngine
+from bot.core.reply import Reply, ReplyKind
 
 PROMPT = "you> "
 
 
-def chat(engine: Engine) -> int:
+def chat(engine: Engine, check: CheckEngine) -> int:
     colour = sys.stdout.isatty()
+    console = ConsoleCheck.of(check, engine.message)
     print(render(engine.act("i:greeting") or engine.ask("hi"), colour))
     last: Reply | None = None
     while True:
@@ -27,19 +31,40 @@ def chat(engine: Engine) -> int:
             return 0
         if line.strip().lower() in {"/quit", "/exit"}:
             return 0
-        reply = _press(engine, last, line) or engine.ask(line)
-        print(render(reply, colour))
-        last = reply
+        replies = _turn(engine, console, last, line)
+        for reply in replies:
+            print(render(reply, colour))
+        last = replies[-1]
 
 
-def _press(engine: Engine, last: Reply | None, line: str) -> Reply | None:
-    """The reply to a numbered button of the previous reply, if `line` picks one."""
-    if last is None or not line.strip().isdigit():
+def _turn(engine: Engine, console: ConsoleCheck, last: Reply | None, line: str) -> list[Reply]:
+    """The replies to one line: a command, a numbered button, or a typed message."""
+    command = line.strip().lower()
+    if command == "/check":
+        return console.start()
+    if command == "/result":
+        return console.last_result()
+    if command == "/cancel":
+        return console.cancel()
+    action = _button(last, line)
+    if action is not None and action.startswith("q:"):
+        return console.press(action)
+    if action == "none" and last is not None:
+        return [Reply(engine.message("tg_none_recorded"), last.kind)]
+    pressed = engine.act(action) if action is not None else None
+    if pressed is not None:
+        return console.start() if pressed.kind is ReplyKind.start_check else [pressed]
+    replies = console.text(line, engine.ask(line))
+    if replies[-1].kind is ReplyKind.start_check:
+        return [*replies[:-1], *console.start()]
+    return replies
+
+
+def _button(last: Reply | None, line: str) -> str | None:
+    """The action of the numbered button of the previous reply that `line` picks, if any."""
+    if last is None or not line.strip().isdecimal() or len(line.strip()) > 3:
         return None
     number = int(line.strip())
     if not 1 <= number <= len(last.buttons):
         return None
-    action = last.buttons[number - 1].action
-    if action == "none":
-        return Reply(engine.message("tg_none_recorded"), last.kind)
-    return engine.act(action)
+    return last.buttons[number - 1].action

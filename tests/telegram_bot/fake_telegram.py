@@ -5,9 +5,10 @@ would talk to api.telegram.org: point TELEGRAM_API_BASE_URL at `fake.base_url`. 
 implements the methods the bot calls, keeps the chat as a user would see it (messages,
 their texts and keyboards, edits), records every call, and plays the users: tests enqueue
 updates (`send_text`, `press`, …) that the bot receives through getUpdates long polling with
-offsets. Like Telegram it refuses HTML it could not parse, messages over 4096 characters and
-callback data over 64 bytes — so a bot bug shows up as a 400, not as a pass. Faults (403,
-429, 5xx) and held responses can be injected to test error handling and shutdown.
+offsets. Like Telegram it refuses HTML it could not parse, messages over 4096 characters,
+edits that change nothing and callback data over 64 bytes — so a bot bug shows up as a 400,
+not as a pass. Faults (403, 429, 5xx) and held responses can be injected to test error
+handling and shutdown.
 """
 
 from __future__ import annotations
@@ -268,8 +269,10 @@ class FakeTelegram:
     async def _api_editMessageText(self, params: dict[str, Any]) -> Any:
         stored = self._stored(params)
         text = self._checked_text(params)
-        stored["html"], stored["text"] = text, visible_text(text)
         markup = self._checked_markup(params.get("reply_markup"))
+        if stored.get("html") == text and stored.get("reply_markup") == markup:
+            raise _ApiError(400, "Bad Request: message is not modified")
+        stored["html"], stored["text"] = text, visible_text(text)
         if markup:
             stored["reply_markup"] = markup
         else:

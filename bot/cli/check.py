@@ -1,0 +1,115 @@
+"""The B12 check in the console (`python -m bot chat`), with its state in memory.
+
+The same state machine, texts and order of decisions as the Telegram window
+(bot/telegram/check.py): an emergency is answered first; typed answers ("yes", "nah", "2")
+and commands ("back", "why", "stop") go to the check; a question asked mid-check gets its
+normal answer plus "Continue the check". Nothing is stored — the console is for trying
+content, so closing it ends the check.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+from bot.core.questionnaire import Engine as CheckEngine
+from bot.core.questionnaire import Outcome, State, Status, Transition
+from bot.core.reply import Button, Reply, ReplyKind
+
+#: /result's "Summary for my doctor" (the same callback data as on Telegram).
+LAST_SUMMARY = "q:last:sum"
+_NOT_UNDERSTOOD = (ReplyKind.fallback, ReplyKind.invalid)
+
+
+class ConsoleCheck:
+    """One person's check. Every method returns the replies to print, in order."""
+
+    def __init__(
+        self, check: CheckEngine, texts: Callable[[str], str], clock: Callable[[], float]
+    ) -> None:
+        self.check = check
+        self.texts = texts  # the Telegram window's texts (tg_…), shared by the console
+        self.clock = clock
+        self.state: State | None = None
+        self.result: tuple[str, str] | None = None  # (text, doctor summary) of the last result
+
+    @classmethod
+    def of(cls, check: CheckEngine, texts: Callable[[str], str]) -> ConsoleCheck:
+        return cls(check, texts, time.time)
+
+    @property
+    def running(self) -> bool:
+        state = self.state
+        return (
+            state is not None
+            and state.status is Status.active
+            and not self.check.is_expired(state, self.clock())
+        )
+
+    def start(self) -> list[Reply]:
+        """A running check continues where it was; otherwise a new one starts."""
+        if not self.running or self.state is None:
+            self.state = self.check.start(self.clock())
+        return [self.check.render(self.state)]
+
+    def press(self, action: str) -> list[Reply]:
+        if action == LAST_SUMMARY:
+            return [self._last(1)]
+        return [self._apply(self.check.handle_action(self.state, action, self.clock()))]
+
+    def text(self, text: str, reply: Reply) -> list[Reply]:
+        """What to show for a typed message, given the engine's `reply` to it."""
+        state = self.state
+        if reply.kind is ReplyKind.urgent or state is None or state.status is not Status.active:
+            return [reply]
+        step = self.check.handle_text(state, text, self.clock())
+        if step is not None and step.outcome is Outcome.expired:
+            shown = self._apply(step)
+            answer = self.check.handle_text(state, text, state.updated_at)
+            return [shown] if answer is not None else [shown, reply]
+        if step is not None:
+            return [self._apply(step)]
+        if reply.kind in _NOT_UNDERSTOOD:
+            hint = self.check.not_understood(state)
+            return [hint or reply]
+        button = self.check.continue_button(state)
+        if button is None or reply.kind is ReplyKind.start_check:
+            return [reply]
+        return [replace(reply, buttons=(*reply.buttons, button))]
+
+    def cancel(self) -> list[Reply]:
+        if not self.running or self.state is None:
+            return [Reply(self.texts("tg_cancel_nothing"), ReplyKind.answer)]
+        stopped = self.check.stop(self.state, now=self.clock())
+        if isinstance(stopped, State):
+            self.state = stopped
+        return [Reply(self.texts("tg_cancel_done"), ReplyKind.answer)]
+
+    def last_result(self) -> list[Reply]:
+        return [self._last(0)]
+
+    def _last(self, part: int) -> Reply:
+        if self.result is None:
+            return Reply(self.texts("tg_result_none"), ReplyKind.answer)
+        buttons = (Button(self.check.ui.button_summary, LAST_SUMMARY),) if part == 0 else ()
+        return Reply(self.result[part], ReplyKind.answer, buttons=buttons)
+
+    def _apply(self, step: Transition) -> Reply:
+        before = self.state
+        if step.state is not None:
+            self.state = step.state
+        state = self.state
+        if (
+            state is not None
+            and state.status is Status.finished
+            and (before is None or before.status is not Status.finished)
+        ):
+            result = self.check.result(state)
+            self.result = (result.text, result.summary)
+        reply = step.reply
+        if step.notice and step.notice != reply.text:  # Telegram shows it as a toast
+            notice = f"<i>{html.escape(step.notice, quote=False)}</i>"
+            reply = replace(reply, text=f"{notice}\n\n{reply.text}")
+        return reply
