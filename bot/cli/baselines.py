@@ -24,24 +24,14 @@ def _label(intent: Intent) -> str:
 def fuzzy_baseline(content: Content) -> Callable[[float], Predict]:
     phrasings = [(e, _label(i)) for i in content.intents.values() for e in i.examples]
     choices = [p for p, _ in phrasings]
-    cache: dict[str, tuple[str, float]] = {}
 
     def best(text: str) -> tuple[str, float]:
-        if text not in cache:
-            found = process.extractOne(
-                text, choices, scorer=fuzz.WRatio, processor=utils.default_process
-            )
-            cache[text] = (phrasings[found[2]][1], found[1]) if found else ("", 0.0)
-        return cache[text]
+        found = process.extractOne(
+            text, choices, scorer=fuzz.WRatio, processor=utils.default_process
+        )
+        return (phrasings[found[2]][1], found[1]) if found else ("", 0.0)
 
-    def at(threshold: float) -> Predict:
-        def predict(text: str) -> tuple[str | None, str | None]:
-            intent, value = best(text)
-            return (intent if value >= threshold and intent else None), None
-
-        return predict
-
-    return at
+    return _thresholded(best)
 
 
 def tfidf_baseline(content: Content) -> Callable[[float], Predict] | None:
@@ -58,18 +48,24 @@ def tfidf_baseline(content: Content) -> Callable[[float], Predict] | None:
         LogisticRegression(max_iter=2000, C=10.0),
     )
     model.fit(texts, labels)
-    cache: dict[str, tuple[str, float]] = {}
 
     def best(text: str) -> tuple[str, float]:
-        if text not in cache:
-            probabilities = model.predict_proba([text])[0]
-            index = int(probabilities.argmax())
-            cache[text] = (str(model.classes_[index]), float(probabilities[index]) * 100)
-        return cache[text]
+        probabilities = model.predict_proba([text])[0]
+        index = int(probabilities.argmax())
+        return str(model.classes_[index]), float(probabilities[index]) * 100
+
+    return _thresholded(best)
+
+
+def _thresholded(best: Callable[[str], tuple[str, float]]) -> Callable[[float], Predict]:
+    """A predictor per fallback threshold, scoring each text once whatever the threshold."""
+    cache: dict[str, tuple[str, float]] = {}
 
     def at(threshold: float) -> Predict:
         def predict(text: str) -> tuple[str | None, str | None]:
-            intent, value = best(text)
+            if text not in cache:
+                cache[text] = best(text)
+            intent, value = cache[text]
             return (intent if value >= threshold and intent else None), None
 
         return predict
