@@ -37,7 +37,9 @@ def scaled(content: Content, factor: int, seed: int = 7) -> Content:
             for example in intent.examples:
                 words = example.split()
                 rng.shuffle(words)
-                examples.append(" ".join([*words, f"synthetic{copy}", f"topic{rng.randrange(10**6)}"]))
+                examples.append(
+                    " ".join([*words, f"synthetic{copy}", f"topic{rng.randrange(10**6)}"])
+                )
             new_id = f"{intent.id}_x{copy}"
             intents[new_id] = intent.model_copy(update={"id": new_id, "examples": examples})
     return dataclasses.replace(content, intents=intents)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -10,7 +11,7 @@ from bot.cli.baselines import fuzzy_baseline, tfidf_baseline
 from bot.cli.evaluate import _best_threshold, engine_predictor, read_rows, score
 from bot.core.engine import Engine
 
-from conftest import ROOT
+ROOT = Path(__file__).resolve().parents[1]
 
 EVAL = ROOT / "tests" / "data" / "eval.jsonl"
 

@@ -1,8 +1,10 @@
 """The answer engine: one message in, one Reply out — the same for every window.
 
 Order matters and is the product's safety policy: bad input is answered first,
-then the emergency layer (it wins over everything), then short social
-messages, then matching. Pure: no I/O after `Engine.load`.
+then the emergency layer (it wins over everything), then matching — where the
+out-of-scope phrasings and the social intents (hi, thanks, ok, bye) compete with
+the medical answers, so "ok" never gets a medical reply and "bitcoin?" never a
+wrong one. Pure: no I/O after `Engine.load`.
 """
 
 from __future__ import annotations
