@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from bot.core.questionnaire import Outcome, State, Status, Transition
@@ -60,10 +61,11 @@ def markup(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
 class _Check:
     """One user's check in one chat: its stored state and the message that shows it."""
 
-    def __init__(self, context: Context, chat_id: int, user_id: int) -> None:
+    def __init__(self, context: Context, chat_id: int, user_id: int, *, private: bool) -> None:
         self.d: Deps = deps(context)
         self.bot: Bot = context.bot
         self.chat_id, self.user_id = chat_id, user_id
+        self.private = private  # in a group, others may tap someone's check: stay quiet
         self.state: State | None = None
         self.message_id: int | None = None
 
@@ -71,7 +73,7 @@ class _Check:
     async def load(cls, update: Update, context: Context) -> _Check:
         chat, user = update.effective_chat, update.effective_user
         assert chat is not None and user is not None  # noqa: S101 - the gate lets no other through
-        check = cls(context, chat.id, user.id)
+        check = cls(context, chat.id, user.id, private=chat.type == ChatType.PRIVATE)
         session = await check.d.storage.load_session(user.id, chat.id)
         if session is None:
             return check
@@ -133,8 +135,9 @@ class _Check:
             await self.save(step.state, self.message_id)
         if step.new_message:  # the doctor summary
             await self.send(step.reply)
-        elif _ended(step):
-            await self.send(step.reply)  # "This check has ended — /check to start again."
+        elif _ended(step):  # the toast says it too; in a group, only the toast
+            if self.private:
+                await self.send(step.reply)  # "This check has ended — /check to start again."
         else:
             await self.show(step.reply, in_place=in_place)
 
@@ -217,7 +220,7 @@ async def handle_button(update: Update, context: Context, data: str) -> None:
     await acknowledge(query, step.notice)
     pressed = query.message.message_id if query.message is not None else None
     await check.apply(step, in_place=pressed is not None and pressed == check.message_id)
-    if _ended(step) and pressed is not None and _only_check_buttons(query.message):
+    if _ended(step) and check.private and pressed and _only_check_buttons(query.message):
         await remove_keyboard(check.bot, check.chat_id, pressed)  # nothing there works now
 
 

@@ -18,13 +18,21 @@ sys.path.insert(0, str(Path(__file__).parent))
 from botharness import RunningBot, make_settings, start_bot
 from fake_telegram import FakeTelegram
 
+from bot.content.questionnaire import load_questionnaire
 from bot.core.engine import Engine
+from bot.core.questionnaire import Engine as CheckEngine
 from bot.telegram.service import content_dir
 
 
 @pytest.fixture(scope="session")
 def engine() -> Engine:
     return Engine.load(content_dir())
+
+
+@pytest.fixture(scope="session")
+def check() -> CheckEngine:
+    """The B12 check's state machine, loaded from the same content as the bot's."""
+    return CheckEngine(load_questionnaire(content_dir()))
 
 
 @pytest.fixture

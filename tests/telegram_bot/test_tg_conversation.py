@@ -6,12 +6,14 @@ the Telegram window (rendering, buttons, storage, validation), not the matcher's
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import pytest
 from botharness import ADMIN_ID, FALLBACK_WITH_SUGGESTIONS, RunningBot
 
 from bot.core.engine import Engine
+from bot.core.questionnaire import Engine as CheckEngine
 from bot.core.reply import Reply, ReplyKind
 from bot.telegram import texts
 from bot.telegram.handlers import INTENT_COMMANDS
@@ -74,7 +76,14 @@ async def test_commands_are_registered_at_startup(bot: RunningBot, engine: Engin
     assert "stats" not in [c["command"] for c in registered]
 
 
-async def test_each_menu_button_answers_its_topic(bot: RunningBot, engine: Engine) -> None:
+def first_question(check: CheckEngine) -> Reply:
+    """What "start the check" shows (the callback data name the check, so compare labels)."""
+    return check.render(check.start(0.0))
+
+
+async def test_each_menu_button_answers_its_topic(
+    bot: RunningBot, engine: Engine, check: CheckEngine
+) -> None:
     fake = bot.fake
     ann = fake.user(1002)
     await fake.send_text(ann, "/start")
@@ -85,6 +94,8 @@ async def test_each_menu_button_answers_its_topic(bot: RunningBot, engine: Engin
         await fake.wait_answered(query)
         expected = engine.act(action)
         assert expected is not None
+        if expected.kind is ReplyKind.start_check:  # "Check my cramps" starts the check
+            expected = first_question(check)
         assert sent[-1]["html"] == expected.text
         assert [b for b, _ in keyboard(sent[-1])] == [b.label for b in expected.buttons]
 
@@ -220,7 +231,7 @@ async def test_a_flood_gets_one_slow_down_then_silence(bot: RunningBot, engine: 
     ],
 )
 async def test_forged_or_stale_callbacks_get_a_polite_reply(
-    bot: RunningBot, engine: Engine, data: str | None
+    bot: RunningBot, engine: Engine, check: CheckEngine, data: str | None
 ) -> None:
     fake = bot.fake
     ann = fake.user(1010)
@@ -229,7 +240,10 @@ async def test_forged_or_stale_callbacks_get_a_polite_reply(
     query = await fake.press(ann, menu, data)
     sent = await fake.wait_sent(1010, 2)
     await fake.wait_answered(query)
-    assert sent[-1]["html"] == engine.message(texts.BUTTON_STALE)
+    if data is not None and data.startswith("q:"):  # the check's: there is no check running
+        assert sent[-1]["html"] == check.ui.ended
+    else:
+        assert sent[-1]["html"] == engine.message(texts.BUTTON_STALE)
     # …and the bot is still fine.
     await fake.send_text(ann, "/privacy")
     sent = await fake.wait_sent(1010, 3)
@@ -279,13 +293,15 @@ async def test_forget_deletes_everything_about_the_user(bot: RunningBot, engine:
 
 @pytest.mark.parametrize("command", sorted(INTENT_COMMANDS))
 async def test_topic_commands_answer_from_the_engine(
-    bot: RunningBot, engine: Engine, command: str
+    bot: RunningBot, engine: Engine, check: CheckEngine, command: str
 ) -> None:
     fake = bot.fake
     await fake.send_text(fake.user(1015), f"/{command}")
     [reply] = await fake.wait_sent(1015, 1)
     expected = engine.act(INTENT_COMMANDS[command])
     assert expected is not None
+    if expected.kind is ReplyKind.start_check:  # /check starts the check
+        expected = first_question(check)
     assert reply["html"].startswith(expected.text)
     if command == "help":
         assert reply["html"].endswith(engine.message(texts.HELP_COMMANDS))
@@ -307,13 +323,23 @@ async def test_plain_text_commands(bot: RunningBot, engine: Engine, command: str
     assert reply["html"] == engine.message(key)
 
 
-async def test_cancel_ends_a_stored_check(bot: RunningBot, engine: Engine) -> None:
+async def test_cancel_ends_a_stored_check(
+    bot: RunningBot, engine: Engine, check: CheckEngine
+) -> None:
     fake = bot.fake
     assert bot.service.storage is not None
-    await bot.service.storage.save_session(1017, 1017, {"step": 3}, None)
+    running = check.start(time.time())
+    await bot.service.storage.save_session(1017, 1017, running.to_dict(), None)
     await fake.send_text(fake.user(1017), "/cancel")
     [reply] = await fake.wait_sent(1017, 1)
     assert reply["html"] == engine.message(texts.CANCEL_DONE)
+    [(state,)] = bot.rows("SELECT state FROM check_sessions")
+    assert '"status":"stopped"' in state.replace(" ", "")
+    # A stored state this content cannot continue is dropped: nothing to cancel.
+    await bot.service.storage.save_session(1017, 1017, {"step": 3}, None)
+    await fake.send_text(fake.user(1017), "/cancel")
+    sent = await fake.wait_sent(1017, 2)
+    assert sent[-1]["html"] == engine.message(texts.CANCEL_NOTHING)
     assert bot.rows("SELECT COUNT(*) FROM check_sessions") == [(0,)]
 
 

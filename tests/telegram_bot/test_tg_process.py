@@ -18,9 +18,12 @@ from typing import Any
 
 import pytest
 from botharness import FALLBACK_WITH_SUGGESTIONS, bot_env
+from checkharness import Mirror, data_of
 from fake_telegram import FakeTelegram
 
 from bot.core.engine import Engine
+from bot.core.questionnaire import Engine as CheckEngine
+from bot.core.questionnaire import State
 from bot.telegram import texts
 
 REPO = Path(__file__).resolve().parents[2]
@@ -183,6 +186,74 @@ async def test_restart_between_two_messages_loses_nothing(
     assert rows(db, "SELECT text FROM unanswered_questions") == [(text,)]
     assert rows(db, "SELECT first_seen FROM users WHERE user_id = 5001") == first_seen
     assert rows(db, "SELECT kind FROM message_log ORDER BY id") == [("fallback",), ("answer",)]
+
+
+async def test_a_check_killed_after_an_answer_continues_after_restart(
+    fake: FakeTelegram, check: CheckEngine, tmp_path: Path, processes: Any
+) -> None:
+    db = tmp_path / "data" / "bot.sqlite3"
+    env = clean_env(**bot_env(fake, db))
+    ann = fake.user(5004)
+    mirror = Mirror(check)
+
+    def edits() -> int:
+        return len(fake.calls_to("editMessageText", ok=None))
+
+    async def tap(label: str) -> str:
+        before, data = edits(), data_of(fake.messages[key], label)
+        await fake.press(ann, fake.messages[key], data)
+        await fake.wait_for(lambda: edits() > before, f"the edit after {label!r}")
+        mirror.tap(label)
+        assert fake.messages[key]["html"] == mirror.reply().text
+        return data
+
+    async def type_(text: str) -> None:
+        before = edits()
+        await fake.send_text(ann, text)
+        await fake.wait_for(lambda: edits() > before, f"the edit after {text!r}")
+        mirror.type(text)
+        assert fake.messages[key]["html"] == mirror.reply().text
+
+    def saved() -> list[tuple[str, tuple[str, ...]]]:
+        [(raw,)] = rows(db, "SELECT state FROM check_sessions WHERE user_id = 5004")
+        state = State.from_json(raw)
+        assert state is not None
+        return [(a.q, a.o) for a in state.answers]
+
+    first = await processes(env, tmp_path)
+    await first.wait_log("is up")
+    await fake.send_text(ann, "/check")
+    [message] = await fake.wait_sent(5004, 1)
+    key = (5004, message["message_id"])
+    await tap("No")
+    await type_("nope")
+    old_press = await tap("No")
+    # Telegram has been told the updates arrived (as the bot does as soon as it polls again),
+    # so it does not redeliver them; then the process dies without any chance to clean up.
+    await fake.wait_confirmed(fake.last_update_id)
+    await first.kill()
+    assert first.proc is not None and first.proc.returncode == -signal.SIGKILL
+    assert saved() == [("rf_leg", ("no",)), ("rf_chest", ("no",)), ("rf_one_side", ("no",))]
+    assert "Question 4 of " in fake.messages[key]["text"]
+
+    second = await processes(env, tmp_path)
+    await second.wait_log("is up")
+    await tap("Not sure")  # the next tap continues at the next question…
+    await type_("no")  # …and so does the next typed answer
+    assert "Question 6 of " in fake.messages[key]["text"]
+    # A press of an answered question (as a redelivered update would be) changes nothing.
+    query = await fake.press(ann, fake.messages[key], old_press)
+    await fake.wait_answered(query)
+    assert await second.terminate() == 0
+    assert saved() == [
+        ("rf_leg", ("no",)),
+        ("rf_chest", ("no",)),
+        ("rf_one_side", ("no",)),
+        ("rf_dark_urine", ("unsure",)),
+        ("rf_heat", ("no",)),
+    ]
+    assert fake.messages[key]["html"] == mirror.reply().text
+    assert len(fake.sent(5004)) == 1  # still the one check message
 
 
 async def test_sigterm_finishes_the_update_in_flight_then_exits_0(
