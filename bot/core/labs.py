@@ -1,0 +1,228 @@
+"""The lab-result explainer: "my b12 came back 180 pg/ml" → where that value sits.
+
+Pure: text in, `LabReading` out, `Reply` from that. Every figure and word comes from
+content/labs.yaml. The explainer places a value against published cut-offs and names
+their sources; it never diagnoses, and every reply sends the reader to their doctor.
+
+Routing (for `Engine.ask`): after the empty/too-long checks and the urgent layer, and
+before intent matching, `looks_like_lab(normalised, labs)` is a cheap yes/no; then
+`explain_lab(text, labs)` returns None for anything that is not a lab result after all
+("I take b12 1000 mcg"), and matching goes on as usual.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.content.labs import LabClass, Labs, LabTest, Scheme, Unit
+from bot.core.labtext import Lexicon, Number, lexicon
+from bot.core.parsing import action_number, fold, number_value
+from bot.core.reply import Reply
+
+INTENT = "lab_result"
+ACTION_PREFIX = "lab"
+
+
+class Status(StrEnum):
+    placed = "placed"  # value and unit known: placed against the cut-offs
+    no_value = "no_value"  # "MMA high what does it mean": what the test means
+    needs_unit = "needs_unit"  # a number without a unit: ask which one
+    wrong_unit = "wrong_unit"  # a unit this test is never reported in
+    impossible = "impossible"  # negative, zero or absurd for this test
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    scheme: str  # scheme id within the test
+    cls: LabClass
+    label: str
+    value: float  # the reading in the scheme's unit
+
+
+@dataclass(frozen=True, slots=True)
+class LabReading:
+    test: str
+    status: Status
+    value: float | None = None
+    unit: str | None = None  # unit id, as written (or assumed)
+    unit_assumed: bool = False
+    qualifier: str | None = None  # "high" / "low" / "normal", for readings without a value
+    verdicts: tuple[Verdict, ...] = ()
+    cls: LabClass | None = None  # the headline class
+    headline: str | None = None  # id of the scheme whose band is the headline
+    converted: tuple[tuple[str, float], ...] = ()  # (unit id, value) in the other units
+
+    @property
+    def details(self) -> dict[str, object]:
+        """What `ask --json` shows next to intent `lab_result`."""
+        return {
+            "test": self.test,
+            "value": self.value,
+            "unit": self.unit,
+            "unit_assumed": self.unit_assumed,
+            "status": self.status.value,
+            "class": self.cls.value if self.cls else None,
+            "headline": self.headline,
+            "qualifier": self.qualifier,
+            "converted": dict(self.converted),
+            "verdicts": {v.scheme: v.cls.value for v in self.verdicts},
+        }
+
+
+def looks_like_lab(normalised_text: str, labs: Labs) -> bool:
+    """Cheap pre-check on the engine's normalised text: a test name plus a number, or a
+    value-free test (MMA, homocysteine, active B12) plus a word like "high"."""
+    return lexicon(labs).looks_like_lab(normalised_text)
+
+
+def explain_lab(text: str, labs: Labs) -> LabReading | None:
+    """The lab reading in `text`, or None when the message is not about a lab result."""
+    lex = lexicon(labs)
+    folded = fold(text)
+    mentions = lex.mentions(folded)
+    if not mentions:
+        return None
+    numbers = lex.numbers(folded)
+    reach = labs.max_words_to_value
+    for index, mention in enumerate(mentions):
+        end = mentions[index + 1].start if index + 1 < len(mentions) else len(folded)
+        found = [
+            n
+            for n in numbers
+            if mention.end <= n.start < end
+            and not n.skip
+            and (n.unit or lex.words_between(folded, mention.end, n.start) < reach)
+        ]
+        if found:
+            return _with_number(_test(labs, mention.test), found[0], folded, lex, numbers)
+    before = [n for n in numbers if n.unit and n.end <= mentions[0].start]
+    if before:
+        return _with_number(_test(labs, mentions[0].test), before[-1], folded, lex, numbers)
+    for mention in mentions:
+        test = _test(labs, mention.test)
+        qualifier = None if test.needs_value else lex.qualifier(folded, mention)
+        if qualifier is not None:
+            return LabReading(test.id, Status.no_value, qualifier=qualifier)
+    return None
+
+
+def lab_action(test: str, value: float, unit: str) -> str:
+    """Button data for "this number, in this unit": `lab:b12:180:pg` (≤ 40 bytes)."""
+    return f"{ACTION_PREFIX}:{test}:{action_number(value)}:{unit}"
+
+
+def reading_from_action(action: str, labs: Labs) -> LabReading | None:
+    """The reading a unit button stands for; None for data this content does not know."""
+    prefix, _, rest = action.partition(":")
+    test_id, _, rest = rest.partition(":")
+    raw, _, unit_id = rest.partition(":")
+    test = labs.test(test_id)
+    value = number_value(raw) if raw else None
+    if prefix != ACTION_PREFIX or test is None or value is None or unit_id not in test.units:
+        return None
+    return _read(labs, test, value, unit_id, assumed=False)
+
+
+def _test(labs: Labs, test_id: str) -> LabTest:
+    test = labs.test(test_id)
+    if test is None:  # mentions and actions only name the content's own tests
+        raise LookupError(f"unknown lab test {test_id!r}")
+    return test
+
+
+def _with_number(
+    test: LabTest, number: Number, folded: str, lex: Lexicon, numbers: list[Number]
+) -> LabReading | None:
+    labs = lex.labs
+    unit = number.unit
+    # "b12 in pmol/l is 148": a unit written elsewhere counts, unless it belongs to
+    # another number ("mma 450 and b12 280 pg/ml" says nothing about the MMA's unit).
+    if unit is None and not any(n.unit for n in numbers):
+        anywhere = lex.units_anywhere(folded)
+        unit = anywhere.pop() if len(anywhere) == 1 else None
+    if unit is None and lex.about_supplements(folded):
+        return None
+    if number.value <= 0:
+        return LabReading(test.id, Status.impossible, number.value, unit)
+    if unit is None and test.default_unit is None:
+        possible = [u for u in test.units if plausible(labs, test, number.value, u)]
+        status = Status.needs_unit if possible else Status.impossible
+        return LabReading(test.id, status, number.value)
+    if unit is None:
+        return _read(labs, test, number.value, test.default_unit or "", assumed=True)
+    if unit not in test.units:
+        return LabReading(test.id, Status.wrong_unit, number.value, unit)
+    return _read(labs, test, number.value, unit, assumed=False)
+
+
+def _read(labs: Labs, test: LabTest, value: float, unit: str, *, assumed: bool) -> LabReading:
+    if not plausible(labs, test, value, unit):
+        return LabReading(test.id, Status.impossible, value, unit, assumed)
+    verdicts = tuple(_verdict(labs, s, value, unit) for s in test.schemes)
+    headline = verdicts[test.schemes.index(test.primary)]
+    if headline.cls is LabClass.normal:
+        headline = next((v for v in verdicts if v.cls is LabClass.high), headline)
+    converted = tuple(
+        (other, convert(labs, value, unit, other))
+        for other in test.display_units
+        if other != unit and _unit(labs, other).label != _unit(labs, unit).label
+    )
+    return LabReading(
+        test.id,
+        Status.placed,
+        value,
+        unit,
+        assumed,
+        verdicts=verdicts,
+        cls=headline.cls,
+        headline=headline.scheme,
+        converted=converted,
+    )
+
+
+def _verdict(labs: Labs, scheme: Scheme, value: float, unit: str) -> Verdict:
+    there = convert(labs, value, unit, scheme.unit)
+    band = scheme.band_for(there)
+    return Verdict(scheme.id, band.cls, band.label, there)
+
+
+def plausible(labs: Labs, test: LabTest, value: float, unit: str) -> bool:
+    """Could a lab report this value, in this unit, for this test? (Not a medical judgement.)"""
+    limits = test.plausible
+    there = convert(labs, value, unit, limits.unit)
+    return limits.min <= there <= limits.max
+
+
+def convert(labs: Labs, value: float, source: str, target: str) -> float:
+    """pg/mL ↔ ng/L ↔ pmol/L ↔ nmol/L ↔ µmol/L; mass ↔ molar through B12's molecular weight."""
+    src, dst = _unit(labs, source), _unit(labs, target)
+    base = value * src.factor
+    if src.dimension != dst.dimension:
+        factor = labs.conversion.pmol_per_pg
+        base = base * factor if src.dimension == "mass" else base / factor
+    return base / dst.factor
+
+
+def _unit(labs: Labs, unit_id: str) -> Unit:
+    unit = labs.unit(unit_id)
+    if unit is None:  # unit ids are checked against the content at load time
+        raise LookupError(f"unknown lab unit {unit_id!r}")
+    return unit
+
+
+# --------------------------------------------------------------------------------- replies
+
+
+def render_lab(reading: LabReading, labs: Labs, source_titles: Mapping[str, str]) -> Reply:
+    """The reply for a reading; Reply.intent is "lab_result"."""
+    # Imported here: the renderer needs this module's types, and this module stays the
+    # one place callers import the explainer from.
+    from bot.core.labreply import render
+
+    return render(reading, labs, source_titles)
+
+
+def unit_label(labs: Labs, unit_id: str | None) -> str:
+    return _unit(labs, unit_id).label if unit_id else ""

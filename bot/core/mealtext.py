@@ -1,0 +1,225 @@
+"""Finding foods, amounts and measures in a meal description — the scanning half of intake.
+
+Compiled once per (foods, intake content) pair. Foods are found by their names in
+foods.yaml (plurals allowed), then, for a piece with no exact name, by a fuzzy match of
+its unknown words ("salmn", "sardins"); a piece with neither is reported, not guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from bot.content.intake import Intake
+from bot.content.models import Food
+from bot.core.parsing import fold, number_value, phrase_pattern
+
+# Numbers not glued to a letter on their left ("b12" is one word), words, and "%".
+_TOKEN = re.compile(r"(?<![^\W\d_])\d+(?:[.,]\d+)?(?:/\d+)?|[^\W\d_][^\W_]*|%")
+# A comma between digits is a decimal or thousands mark ("1,5 cups"), not a list.
+_SPLIT = re.compile(
+    r"(?<!\d),|,(?!\d)|[;:\n&+!?()]|\.(?!\d)|\b(?:and|plus|with|then|also|as well as|along with)\b"
+)
+_HALF = re.compile(r"\band (?:a )?half\b")
+HALF_MARK = "andahalf"
+_COMMAND = re.compile(r"^\s*/intake(?:@\w+)?\b")
+_TIMES = re.compile(r"\bx(?=\d)")  # "milk x2" → "milk x 2"
+_FOOD_MARK = "foodmark"  # stands where a food name was, so words either side stay apart
+_MIN_FUZZY = 4  # shorter words are never fuzzy-matched: "ham" must not become "jam"'s food
+
+
+@dataclass(frozen=True, slots=True)
+class Amount:
+    count: float  # how many (of the measure, or of the food when there is no measure)
+    measure: str | None  # a key of intake weights / volumes / counts
+    stated: bool  # a number or a measure was written
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """One comma/and-separated part of a message."""
+
+    text: str  # the part, without leading and trailing filler words
+    foods: tuple[str, ...]  # food ids found in it, in order
+    amount: Amount
+    unknown: tuple[str, ...]  # runs of words that are neither food, amount nor filler
+
+
+class MealLexicon:
+    def __init__(self, foods: Mapping[str, Food], intake: Intake) -> None:
+        self.foods = foods
+        self.intake = intake
+        self._measures = {**intake.weights, **intake.volumes, **dict.fromkeys(intake.counts, 0.0)}
+        names = {f.id: self._names_without_measures(f) for f in foods.values()}
+        self._food_patterns = [(fid, _pattern(n, plural=True)) for fid, n in names.items()]
+        self._any_food = _pattern([n for ns in names.values() for n in ns], plural=True)
+        self._names = {n: fid for fid, ns in names.items() for n in ns}
+        self._vegan = _pattern(intake.vegan_words)
+        self._stages = [(s.id, _pattern(s.words)) for s in intake.life_stages if s.words]
+        self._skip_after = {"am", "pm", "%"}
+        self._ignored = {fold(w) for w in intake.filler}
+        for words in (intake.vegan_words, *(s.words for s in intake.life_stages)):
+            self._ignored.update(w for phrase in words for w in fold(phrase).split())
+        self._trigger = _pattern(intake.triggers)
+        self._not_meal = _pattern(intake.not_meal_words)
+        self._amount_measure = re.compile(
+            r"\b(?:\d+(?:\s\d+)?|"
+            + "|".join(map(re.escape, intake.numbers))
+            + r")\s+(?:"
+            + "|".join(map(re.escape, sorted(self._measures, key=len, reverse=True)))
+            + r")(?:e?s)?\b"
+        )
+
+    def _names_without_measures(self, food: Food) -> list[str]:
+        """ "salmon fillet" goes when "salmon" is a name too, so "fillet" stays a measure."""
+        names = [fold(n) for n in food.names]
+        return [
+            n
+            for n in names
+            if not (" " in n and self.measure(n.rsplit(" ", 1)[1]) and n.rsplit(" ", 1)[0] in names)
+        ]
+
+    # -- whole message -----------------------------------------------------------------
+
+    def pieces(self, text: str) -> list[Piece]:
+        folded = _HALF.sub(f" {HALF_MARK} ", _TIMES.sub("x ", _COMMAND.sub("", fold(text))))
+        return [self._piece(part) for part in _SPLIT.split(folded) if part and part.strip()]
+
+    def vegan(self, text: str) -> bool:
+        return bool(self._vegan.search(fold(text)))
+
+    def life_stage(self, text: str) -> str | None:
+        folded = fold(text)
+        return next((sid for sid, pattern in self._stages if pattern.search(folded)), None)
+
+    def looks_like_meal(self, normalised: str) -> bool:
+        if self._not_meal.search(normalised):
+            return False
+        if self._trigger.search(normalised) or self._amount_measure.search(normalised):
+            return True
+        found = {self._which(m.group(0)) for m in self._any_food.finditer(normalised)}
+        return len(found) >= 2 and any(ch.isdigit() for ch in normalised.replace("b12", ""))
+
+    # -- one piece ---------------------------------------------------------------------
+
+    def _piece(self, part: str) -> Piece:
+        spans = [
+            (m.start(), m.end(), self._which(m.group(0))) for m in self._any_food.finditer(part)
+        ]
+        rest = part
+        for start, end, _ in reversed(spans):
+            rest = f"{rest[:start]} {_FOOD_MARK} {rest[end:]}"
+        tokens = _TOKEN.findall(rest)
+        amount = self._amount([t for t in tokens if t != _FOOD_MARK])
+        foods = tuple(dict.fromkeys(food for _, _, food in spans))
+        words = [t if t == _FOOD_MARK or self._is_unknown(t) else "" for t in tokens]
+        if not foods:
+            guess = self._fuzzy(tuple(w for w in words if w))
+            if guess:
+                foods = (guess[0],)
+                words = [w if w not in guess[1] else "" for w in words]
+        return Piece(self._trim(part), foods, amount, _runs(words))
+
+    def _amount(self, tokens: list[str]) -> Amount:
+        numbers: list[float] = []
+        measure = None
+        for index, token in enumerate(tokens):
+            following = tokens[index + 1] if index + 1 < len(tokens) else ""
+            value = self._number(token)
+            if token == HALF_MARK:
+                numbers = [*numbers[:-1], (numbers[-1] if numbers else 1.0) + 0.5]
+            elif value is not None and following not in self._skip_after:
+                whole = numbers and token[0].isdigit() and "/" in token and value < 1
+                numbers = [*numbers[:-1], numbers[-1] + value] if whole else [*numbers, value]
+            elif measure is None:
+                measure = self.measure(token)
+        count = 1.0
+        for value in numbers:
+            count *= value
+        return Amount(count, measure, bool(numbers) or measure is not None)
+
+    def measure(self, word: str) -> str | None:
+        for candidate in (word, word.removesuffix("s"), word.removesuffix("es")):
+            if candidate in self._measures:
+                return candidate
+        return None
+
+    def _number(self, token: str) -> float | None:
+        if token[0].isdigit():
+            return number_value(token)
+        return self.intake.numbers.get(token)
+
+    def _is_unknown(self, word: str) -> bool:
+        return not (
+            word in self._ignored
+            or word == HALF_MARK
+            or word == "%"
+            or self._number(word) is not None
+            or self.measure(word) is not None
+        )
+
+    def _fuzzy(self, words: tuple[str, ...]) -> tuple[str, tuple[str, ...]] | None:
+        """(food id, words used) for the best fuzzy name match of 1–3 adjacent unknown words."""
+        best: tuple[float, str, tuple[str, ...]] | None = None
+        for size in (3, 2, 1):
+            for start in range(len(words) - size + 1):
+                gram = words[start : start + size]
+                query = " ".join(gram)
+                if len(query) < _MIN_FUZZY:
+                    continue
+                hit = process.extractOne(
+                    query, self._names, scorer=fuzz.ratio, score_cutoff=self.intake.fuzzy_cutoff
+                )
+                if hit and (best is None or hit[1] > best[0]):
+                    best = (hit[1], hit[0], gram)
+        return (self._names_to_id(best[1]), best[2]) if best else None
+
+    def _names_to_id(self, name: str) -> str:
+        return self._names[name] if name in self._names else self._which(name)
+
+    def _which(self, matched: str) -> str:
+        return next(fid for fid, pattern in self._food_patterns if pattern.fullmatch(matched))
+
+    def _trim(self, part: str) -> str:
+        words = part.split()
+        while words and _bare(words[0]) in self._ignored:
+            words.pop(0)
+        while words and _bare(words[-1]) in self._ignored:
+            words.pop()
+        return " ".join(words).replace(HALF_MARK, "and a half")
+
+
+def _runs(words: list[str]) -> tuple[str, ...]:
+    """Adjacent unknown words as phrases ("stir fry"); "" and the food mark split them."""
+    runs: list[list[str]] = [[]]
+    for word in words:
+        if word and word != _FOOD_MARK:
+            runs[-1].append(word)
+        elif runs[-1]:
+            runs.append([])
+    return tuple(" ".join(run) for run in runs if run)
+
+
+def _bare(word: str) -> str:
+    return re.sub(r"[^\w]", "", word)
+
+
+def _pattern(phrases: Iterable[str], *, plural: bool = False) -> re.Pattern[str]:
+    pattern = phrase_pattern(list(phrases), plural=plural)
+    return pattern if pattern is not None else re.compile(r"(?!)")
+
+
+_CACHE: dict[tuple[int, int], MealLexicon] = {}
+
+
+def meal_lexicon(foods: Mapping[str, Food], intake: Intake) -> MealLexicon:
+    key = (id(foods), id(intake))
+    cached = _CACHE.get(key)
+    if cached is None or cached.foods is not foods or cached.intake is not intake:
+        if len(_CACHE) > 16:
+            _CACHE.clear()
+        cached = _CACHE[key] = MealLexicon(foods, intake)
+    return cached
