@@ -85,7 +85,7 @@ def main() -> int:
     engine = Engine.load(ROOT / "content")
     load_s = time.perf_counter() - started
     rows = [("shipped", len(engine.content.intents), measure(engine, messages, args.repeat))]
-    big = Engine(scaled(engine.content, 10))
+    big = Engine(scaled(engine.content, 10), tools=engine.tools)
     rows.append(("x10", len(big.content.intents), measure(big, messages, args.repeat)))
 
     print(f"{len(messages)} messages x {args.repeat} repeats; engine load {load_s:.2f} s")

@@ -35,6 +35,7 @@ def test_ask_json_is_the_engines_reply(engine: Engine) -> None:
         "score": reply.score,
         "suggestions": [],
         "reply": reply.text,
+        "details": None,
     }
 
 
@@ -50,6 +51,17 @@ def test_ask_json_stdin_answers_each_line_in_order(engine: Engine) -> None:
             reply.text,
             list(reply.suggestions),
         )
+
+
+def test_ask_json_carries_what_a_tool_found() -> None:
+    record = json.loads(run("ask", "--json", "my b12 came back 180 pg/ml").stdout)
+    assert record["intent"] == "lab_result"
+    assert record["details"]["test"] == "b12"
+    assert record["details"]["value"] == 180
+    assert record["details"]["unit"] == "pg"
+    meal = json.loads(run("ask", "--json", "today i had 2 eggs and a glass of milk").stdout)
+    assert meal["intent"] == "intake"
+    assert meal["details"]["total_mcg"] > 0
 
 
 def test_content_json_lists_intents_and_foods(engine: Engine) -> None:

@@ -10,6 +10,9 @@ import sys
 from pathlib import Path
 
 from bot.content import ContentError, report
+from bot.content.food_lists import check_food_lists
+from bot.content.intake import check_intake
+from bot.content.labs import check_labs
 from bot.content.questionnaire import check_questionnaire
 from bot.core.engine import Engine
 from bot.core.questionnaire import Engine as CheckEngine
@@ -89,6 +92,9 @@ def _content_check(directory: Path) -> int:
     except ContentError as exc:
         problems += exc.problems
     problems += check_questionnaire(directory)[1]
+    seen = {str(p) for p in problems}
+    tools = check_labs(directory) + check_intake(directory) + check_food_lists(directory)
+    problems += [p for p in tools if str(p) not in seen]
     if problems:
         print(report(problems))
         return 1
@@ -123,6 +129,7 @@ def _ask(engine: Engine, text: str | None, *, as_json: bool, from_stdin: bool) -
                 "score": reply.score,
                 "suggestions": list(reply.suggestions),
                 "reply": reply.text,
+                "details": reply.details,
             }
             print(json.dumps(record, ensure_ascii=False))
         else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.content import (
@@ -24,6 +24,10 @@ from bot.content import (
     Problem,
     load_content,
 )
+from bot.content.food_lists import FoodLists, check_food_lists, load_food_lists
+from bot.content.intake import Intake, check_intake, load_intake
+from bot.content.labs import Labs, check_labs, load_labs
+from bot.core import foodlist, intake, labs
 from bot.core.match import Matcher, Params, Scored
 from bot.core.normalise import Normaliser, visible
 from bot.core.reply import Button, Reply, ReplyKind
@@ -42,6 +46,22 @@ REQUIRED_MESSAGES = (
 
 
 @dataclass(frozen=True, slots=True)
+class Tools:
+    """The personal tools' content: lab-result explainer, a day's B12, food lists."""
+
+    labs: Labs
+    intake: Intake
+    food_lists: FoodLists
+
+    @classmethod
+    def load(cls, directory: Path) -> Tools:
+        problems = check_labs(directory) + check_intake(directory) + check_food_lists(directory)
+        if problems:
+            raise ContentError(problems)
+        return cls(load_labs(directory), load_intake(directory), load_food_lists(directory))
+
+
+@dataclass(frozen=True, slots=True)
 class Thresholds:
     """Chosen by `python -m bot eval` on tests/data/eval.jsonl; see the README table."""
 
@@ -54,9 +74,15 @@ class Thresholds:
 
 class Engine:
     def __init__(
-        self, content: Content, thresholds: Thresholds | None = None, params: Params | None = None
+        self,
+        content: Content,
+        thresholds: Thresholds | None = None,
+        params: Params | None = None,
+        tools: Tools | None = None,
     ) -> None:
         self.content = content
+        self.tools = tools
+        self._titles = {s.id: s.title for s in content.sources.values()}
         self.thresholds = thresholds or Thresholds()
         self.normalise = Normaliser(content.synonyms)
         matchable = {
@@ -85,11 +111,12 @@ class Engine:
                     for k in missing
                 ]
             )
-        return cls(content, thresholds)
+        return cls(content, thresholds, tools=Tools.load(directory))
 
     # -- windows call these ------------------------------------------------------------
 
-    def ask(self, text: str) -> Reply:
+    def ask(self, text: str, life_stage: str | None = None) -> Reply:
+        """The reply to one message; `life_stage` is the user's stored one, for intake sums."""
         if not visible(text).strip():
             return Reply(self.message("empty"), ReplyKind.invalid)
         if len(text) > MAX_CHARS:
@@ -102,7 +129,48 @@ class Engine:
         ranked = self.matcher.rank(analysis)
         if self._triggers.fires(words):
             return self._urgent(ranked)
+        tool = self._tool(text, normalised, life_stage)
+        if tool is not None:
+            return tool
         return self._decide(ranked, analysis.foods)
+
+    def _tool(self, text: str, normalised: str, life_stage: str | None) -> Reply | None:
+        """A lab value, a meal or a ranking request gets its tool's reply instead of an FAQ."""
+        if self.tools is None:
+            return None
+        t, foods = self.tools, self.content.foods
+        if labs.looks_like_lab(normalised, t.labs):
+            reading = labs.explain_lab(text, t.labs)
+            if reading is not None:
+                reply = labs.render_lab(reading, t.labs, self._titles)
+                return replace(reply, score=100.0, details=reading.details)
+        if intake.looks_like_meal(normalised, t.intake, foods):
+            meal = intake.parse_meal(text, foods, t.intake)
+            if meal.items:
+                return replace(self.intake(meal, life_stage), score=100.0)
+        request = foodlist.ranking_request(normalised, t.food_lists)
+        if request is not None:
+            vegan, limit = request
+            reply = foodlist.render_ranking(
+                foods.values(), t.food_lists, self._titles, vegan=vegan, limit=limit
+            )
+            return replace(reply, score=100.0)
+        return None
+
+    def intake(self, meal: intake.Meal, life_stage: str | None) -> Reply:
+        assert self.tools is not None  # noqa: S101 — callers check
+        reply = intake.render_intake(
+            meal, life_stage, self.tools.intake, self.content.foods, source_titles=self._titles
+        )
+        return replace(reply, details=meal.details)
+
+    def count_intake(self, text: str, life_stage: str | None = None) -> Reply | None:
+        """/intake: always read the text as a meal."""
+        if self.tools is None:
+            return None
+        return self.intake(
+            intake.parse_meal(text, self.content.foods, self.tools.intake), life_stage
+        )
 
     def act(self, action: str) -> Reply | None:
         """The reply to a button; None for an action this content does not know."""
@@ -111,6 +179,18 @@ class Engine:
             return self.answer_intent(ident, 100.0)
         if kind == "f" and ident in self.content.foods:
             return self.answer_food(self.content.foods[ident], 100.0)
+        if self.tools is None:
+            return None
+        reading = labs.reading_from_action(action, self.tools.labs)
+        if reading is not None:
+            reply = labs.render_lab(reading, self.tools.labs, self._titles)
+            return replace(reply, details=reading.details)
+        group = foodlist.group_from_action(action, self.tools.food_lists)
+        foods = self.content.foods.values()
+        if group == "":
+            return foodlist.render_groups_menu(foods, self.tools.food_lists)
+        if group is not None:
+            return foodlist.render_group(group, foods, self.tools.food_lists, self._titles)
         return None
 
     def message(self, key: str, **values: str) -> str:

@@ -12,6 +12,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 _B12_FORM = re.compile(r"\bb[\s\-_.]*12s?\b")
 _APOSTROPHE = re.compile(r"(\w)['’‘`´](\w)")
@@ -53,7 +54,13 @@ def phrase_pattern(phrases: Iterable[str], *, plural: bool = False) -> re.Patter
 
     Inside a phrase, spaces match any run of spaces and "/" also matches " per ".
     With `plural`, every word may take an "s" or "es" ending (eggs, sandwiches).
+    Compiled once per phrase set: callers ask for the same sets on every message.
     """
+    return _compiled(tuple(phrases), plural)
+
+
+@lru_cache(maxsize=256)
+def _compiled(phrases: tuple[str, ...], plural: bool) -> re.Pattern[str] | None:
     parts = []
     for phrase in sorted({fold(p) for p in phrases if p.strip()}, key=len, reverse=True):
         words = []

@@ -37,3 +37,6 @@ class Reply:
     score: float = 0.0
     suggestions: tuple[str, ...] = ()
     buttons: tuple[Button, ...] = field(default=())
+    details: dict[str, object] | None = (
+        None  # what a tool found (lab value, meal items), for --json
+    )
