@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bot.cli.render import render
 from bot.core.engine import Engine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,3 +80,26 @@ def test_chat_answers_and_numbered_buttons_press() -> None:
     assert "<b>" not in out  # HTML is rendered, not shown
     assert "[1]" in out
     assert "Foods that contain B12" in out  # the first button of the salmon reply
+
+
+def test_chat_intake_and_the_tools_buttons(engine: Engine) -> None:
+    """/intake counts a meal; a life-stage button re-counts it and later meals keep it."""
+    stages = engine.count_intake("3 oz salmon, yogurt")
+    assert stages is not None
+    pregnant = 1 + [b.action for b in stages.buttons].index("ls:pregnancy")
+    later = "today I had 2 eggs and a glass of milk"
+    lines = ["/intake 3 oz salmon, yogurt", str(pregnant), later, "my b12 came back 180", "1"]
+    out = run("chat", stdin="\n".join([*lines, "/quit", ""])).stdout
+    need = "The daily need (RDA) for {} is"
+    assert need.format("adults") in out  # before a stage is known
+    assert out.count(need.format("pregnancy")) == 2  # the re-count and the later meal
+    assert "Salmon: 1 × 3 oz" in out
+    lab = engine.ask("my b12 came back 180")
+    pressed = engine.act(lab.buttons[0].action)
+    assert pressed is not None and pressed.intent == "lab_result"
+    assert render(pressed, colour=False).splitlines()[0] in out
+
+
+def test_chat_intake_without_a_meal_explains_itself() -> None:
+    out = run("chat", stdin="/intake\n/quit\n").stdout
+    assert "/intake 3 oz salmon" in out

@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage import RETENTION, SQLiteStorage, Storage, StorageError, open_storage
+from bot.storage import (
+    MEAL_RETENTION,
+    RETENTION,
+    SQLiteStorage,
+    Storage,
+    StorageError,
+    open_storage,
+)
 from bot.storage.migrations import MIGRATIONS, Migration
 
 NOW = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
@@ -271,3 +278,25 @@ def test_no_sql_outside_storage() -> None:
         text = path.read_text(encoding="utf-8")
         for keyword in keywords:
             assert keyword not in text, f"{path.relative_to(root)} contains {keyword!r}"
+
+
+async def test_life_stage_is_remembered_per_user_and_forgotten(store: SQLiteStorage) -> None:
+    assert await store.get_life_stage(1) is None
+    await store.set_life_stage(1, "pregnancy", now=NOW)
+    await store.set_life_stage(2, "adult", now=NOW)
+    await store.set_life_stage(1, "lactation", now=NOW)  # a new choice replaces the old one
+    assert await store.get_life_stage(1) == "lactation"
+    await store.forget_user(1)
+    assert await store.get_life_stage(1) is None
+    assert await store.get_life_stage(2) == "adult"
+
+
+async def test_last_meal_is_short_lived_purged_and_forgotten(store: SQLiteStorage) -> None:
+    await store.save_last_meal(1, "2 eggs", now=NOW - timedelta(hours=2))
+    await store.save_last_meal(1, "3 oz salmon", now=NOW)  # one per user: the latest
+    await store.save_last_meal(2, "milk", now=NOW - MEAL_RETENTION - timedelta(minutes=1))
+    assert await store.last_meal(1, now=NOW) == "3 oz salmon"
+    assert await store.last_meal(2, now=NOW) is None  # too old to re-count
+    assert await store.purge(now=NOW) == 1
+    await store.forget_user(1)
+    assert await store.last_meal(1, now=NOW) is None

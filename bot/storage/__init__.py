@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.storage.base import (
+    MEAL_RETENTION,
     RETENTION,
     PendingQuestion,
     Result,
@@ -21,6 +22,7 @@ from bot.storage.base import (
 from bot.storage.sqlite import SQLiteStorage
 
 __all__ = [
+    "MEAL_RETENTION",
     "RETENTION",
     "PendingQuestion",
     "Result",

@@ -14,6 +14,8 @@ from typing import Any, Protocol, runtime_checkable
 
 #: How long unanswered questions (and the pending "None of these" candidates) are kept.
 RETENTION = timedelta(days=90)
+#: A meal is kept only so a life-stage button can re-count it; after this it is stale.
+MEAL_RETENTION = timedelta(days=1)
 
 
 class StorageError(Exception):
@@ -159,3 +161,19 @@ class Storage(Protocol):
     ) -> int: ...
 
     async def latest_result(self, user_id: int) -> Result | None: ...
+
+    # personal tools (issue 6)
+    async def set_life_stage(
+        self, user_id: int, life_stage: str | None, *, now: datetime | None = None
+    ) -> None:
+        """Remember the life stage a user picked, so later meals are counted against it."""
+
+    async def get_life_stage(self, user_id: int) -> str | None: ...
+
+    async def save_last_meal(self, user_id: int, text: str, *, now: datetime | None = None) -> None:
+        """Keep the user's latest meal text (one per user) for a life-stage button to re-count."""
+
+    async def last_meal(
+        self, user_id: int, *, now: datetime | None = None, keep: timedelta = MEAL_RETENTION
+    ) -> str | None:
+        """The latest meal text if younger than `keep`."""

@@ -86,4 +86,25 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX pending_created ON pending_questions (created_at)",
         ),
     ),
+    Migration(
+        2,
+        "personal tools: the user's life stage and their last meal (for re-counting it)",
+        (
+            """
+            CREATE TABLE user_profiles (
+                user_id    INTEGER PRIMARY KEY,
+                life_stage TEXT,
+                updated_at INTEGER NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE last_meals (
+                user_id    INTEGER PRIMARY KEY,
+                text       TEXT NOT NULL,
+                created_at INTEGER NOT NULL
+            )
+            """,
+            "CREATE INDEX last_meals_created ON last_meals (created_at)",
+        ),
+    ),
 )

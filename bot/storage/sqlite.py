@@ -21,6 +21,7 @@ import aiosqlite
 
 from bot.storage.base import (
     ANSWERED_KINDS,
+    MEAL_RETENTION,
     QUESTION_KINDS,
     RETENTION,
     PendingQuestion,
@@ -183,6 +184,8 @@ class SQLiteStorage:
                 ("DELETE FROM check_results WHERE user_id = ?", (user_id,)),
                 ("DELETE FROM unanswered_questions WHERE user_id = ?", (user_id,)),
                 ("DELETE FROM pending_questions WHERE user_id = ?", (user_id,)),
+                ("DELETE FROM user_profiles WHERE user_id = ?", (user_id,)),
+                ("DELETE FROM last_meals WHERE user_id = ?", (user_id,)),
             ]
         )
 
@@ -305,6 +308,11 @@ class SQLiteStorage:
                         (cutoff,),
                     )
                     total += max(cursor.rowcount, 0)
+                cursor = await self._db.execute(
+                    "DELETE FROM last_meals WHERE created_at < ?",
+                    (_ts((now or datetime.now(UTC)) - MEAL_RETENTION),),
+                )
+                total += max(cursor.rowcount, 0)
             except BaseException:
                 await self._db.execute("ROLLBACK")
                 raise
@@ -370,3 +378,44 @@ class SQLiteStorage:
         if row is None:
             return None
         return Result(row[0], row[1], json.loads(row[2]), _dt(row[3]))
+
+    # personal tools -------------------------------------------------------------------------
+
+    async def set_life_stage(
+        self, user_id: int, life_stage: str | None, *, now: datetime | None = None
+    ) -> None:
+        await self._write(
+            """
+            INSERT INTO user_profiles (user_id, life_stage, updated_at) VALUES (?, ?, ?)
+            ON CONFLICT (user_id) DO UPDATE SET
+                life_stage = excluded.life_stage,
+                updated_at = excluded.updated_at
+            """,
+            (user_id, life_stage, _ts(now)),
+        )
+
+    async def get_life_stage(self, user_id: int) -> str | None:
+        row = await self._fetchone(
+            "SELECT life_stage FROM user_profiles WHERE user_id = ?", (user_id,)
+        )
+        return None if row is None else row[0]
+
+    async def save_last_meal(self, user_id: int, text: str, *, now: datetime | None = None) -> None:
+        await self._write(
+            """
+            INSERT INTO last_meals (user_id, text, created_at) VALUES (?, ?, ?)
+            ON CONFLICT (user_id) DO UPDATE SET
+                text = excluded.text,
+                created_at = excluded.created_at
+            """,
+            (user_id, text, _ts(now)),
+        )
+
+    async def last_meal(
+        self, user_id: int, *, now: datetime | None = None, keep: timedelta = MEAL_RETENTION
+    ) -> str | None:
+        row = await self._fetchone(
+            "SELECT text FROM last_meals WHERE user_id = ? AND created_at >= ?",
+            (user_id, _ts((now or datetime.now(UTC)) - keep)),
+        )
+        return None if row is None else str(row[0])

@@ -21,6 +21,7 @@ from telegram.ext import (
     ChatMemberHandler,
     CommandHandler,
     Defaults,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
@@ -37,7 +38,12 @@ log = logging.getLogger(__name__)
 
 #: Update types the bot asks Telegram for. Edited messages are not among them: the original
 #: message was already answered, and answering every edit again would spam the chat.
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
+ALLOWED_UPDATES = [
+    Update.MESSAGE,
+    Update.CALLBACK_QUERY,
+    Update.MY_CHAT_MEMBER,
+    Update.INLINE_QUERY,
+]
 MAX_CONCURRENT_UPDATES = 256
 RATE_LIMIT_RETRIES = 3
 
@@ -76,6 +82,7 @@ def add_handlers(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(
         CommandHandler(list(handlers.INTENT_COMMANDS), handlers.on_intent_command)
     )
+    application.add_handler(CommandHandler("intake", handlers.on_intake))
     application.add_handler(CommandHandler("privacy", handlers.on_privacy))
     application.add_handler(CommandHandler("forget", handlers.on_forget))
     application.add_handler(CommandHandler("result", handlers.on_result))
@@ -85,6 +92,7 @@ def add_handlers(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(MessageHandler(filters.TEXT, handlers.on_text))
     application.add_handler(MessageHandler(~filters.StatusUpdate.ALL, handlers.on_other_message))
     application.add_handler(CallbackQueryHandler(handlers.on_button))
+    application.add_handler(InlineQueryHandler(handlers.on_inline_query))
     application.add_error_handler(on_error)
 
 
@@ -92,6 +100,8 @@ def startup_problems(engine: Engine) -> list[str]:
     """Texts and menu actions this window relies on that the content lacks."""
     problems = [f"content/messages: missing text {key!r}" for key in texts.missing_texts(engine)]
     actions = [action for _, action in texts.MAIN_MENU] + list(handlers.INTENT_COMMANDS.values())
+    if texts.INLINE_POPULAR not in texts.missing_texts(engine):
+        actions += engine.message(texts.INLINE_POPULAR).split()
     problems += [
         f"content: no answer for the action {action!r}"
         for action in dict.fromkeys(actions)

@@ -5,6 +5,9 @@ a closed set of shapes and everything else is "malformed". Data stays far below 
 64-byte limit:
 
 - `i:<intent id>` / `f:<food id>` — the engine's own actions, resolved by `Engine.act`;
+- `lab:<test>:<value>:<unit>` / `fg:<group slug>` — the personal tools' actions, also
+  resolved by `Engine.act` (a unit for a lab value; a food group);
+- `ls:<life stage>` — a life stage for the day's-B12 count, stored for the user;
 - `n:<number>` — "None of these" for a stored fallback question (see `Storage`);
 - `q:<…>` — reserved for the B12 check (issue 4).
 """
@@ -17,14 +20,19 @@ from enum import Enum
 
 MAX_BYTES = 64
 NONE_ACTION = "none"  # the engine's action for "None of these"
+STAGE_PREFIX = "ls"  # a life-stage button; `Press.data` is the stage id alone
 
-_ENGINE = re.compile(r"^[if]:[a-z0-9_]{1,40}$")
+_ENGINE = re.compile(
+    r"^(?:(?:[if]|fg):[a-z0-9_]{1,40}|lab:[a-z0-9_]{1,20}:[0-9.e+-]{1,16}:[a-z0-9_]{1,12})$"
+)
+_STAGE = re.compile(r"^ls:([a-z0-9_]{1,37})$")
 _PENDING = re.compile(r"^n:([1-9][0-9]{0,17})$")
 _CHECK = re.compile(r"^q:[A-Za-z0-9_:.-]{1,60}$")
 
 
 class Kind(Enum):
     engine = "engine"
+    life_stage = "life_stage"
     none_of_these = "none_of_these"
     check = "check"
     malformed = "malformed"
@@ -54,6 +62,9 @@ def parse(data: str | None) -> Press:
     match = _PENDING.match(data)
     if match:
         return Press(Kind.none_of_these, data, int(match.group(1)))
+    match = _STAGE.match(data)
+    if match:
+        return Press(Kind.life_stage, match.group(1))
     if _CHECK.match(data):
         return Press(Kind.check, data)
     return Press(Kind.malformed, data)

@@ -16,6 +16,7 @@ from bot.core.engine import Engine
 from bot.core.questionnaire import Engine as CheckEngine
 from bot.storage import Storage
 from bot.telegram.flood import FloodGuard
+from bot.telegram.inline import InlineCache
 
 _KEY = "b12_deps"
 
@@ -28,6 +29,7 @@ class Deps:
     admin_ids: frozenset[int] = frozenset()
     flood: FloodGuard = field(default_factory=FloodGuard)
     clock: Callable[[], float] = time.time  # epoch seconds; the check's idle expiry reads it
+    inline_cache: InlineCache = field(default_factory=InlineCache)  # cards per inline query
 
     def text(self, key: str, **values: str) -> str:
         return self.engine.message(key, **values)

@@ -12,13 +12,26 @@ import html
 import logging
 import re
 
-from telegram import Bot, CallbackQuery, Chat, ChatMemberUpdated, MessageEntity, Update, User
-from telegram.constants import ChatMemberStatus, ChatType
+from telegram import (
+    Bot,
+    CallbackQuery,
+    Chat,
+    ChatMemberUpdated,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    LinkPreviewOptions,
+    MessageEntity,
+    Update,
+    User,
+)
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
+from bot.core import intake
+from bot.core.engine import Engine
 from bot.core.reply import Reply, ReplyKind
-from bot.telegram import callbacks, check, texts
+from bot.telegram import callbacks, check, inline, texts
 from bot.telegram.deps import deps
 from bot.telegram.flood import Verdict
 from bot.telegram.send import acknowledge, menu_markup, send_html, send_reply
@@ -31,13 +44,14 @@ Context = ContextTypes.DEFAULT_TYPE
 INTENT_COMMANDS: dict[str, str] = {
     "help": "i:help",
     "check": "i:start_check",
-    "foods": "i:food_sources",
+    "foods": "fg:menu",  # the food-group browser; its groups lead to the foods
     "causes": "i:causes_overview",
     "remedies": "i:remedies_compare",
     "about": "i:about",
 }
 
 _GROUPS = (ChatType.GROUP, ChatType.SUPERGROUP)
+INLINE_CACHE_SECONDS = 300  # answers change only with a content release
 
 
 # -- the gate ---------------------------------------------------------------------------------
@@ -70,8 +84,8 @@ def _mentions_me(update: Update, bot: Bot) -> bool:
 
 def addressed_to_me(update: Update, bot: Bot) -> bool:
     """Whether this bot should act on the update at all."""
-    if update.callback_query is not None:
-        return True  # a press on one of our own messages
+    if update.callback_query is not None or update.inline_query is not None:
+        return True  # a press on one of our own messages, or "@bot …" typed to us
     message = update.message  # None for edited messages, channel posts, …: ignored
     if message is None or message.from_user is None or message.from_user.is_bot:
         return False
@@ -101,6 +115,9 @@ def _who(update: Update) -> tuple[Chat, User]:
 async def gate(update: object, context: Context) -> None:
     if not isinstance(update, Update) or not addressed_to_me(update, context.bot):
         raise ApplicationHandlerStop
+    if update.inline_query is not None:
+        await _gate_inline(update, context)
+        return
     chat, user = _who(update)
     d = deps(context)
     verdict = d.flood.check(user.id)
@@ -112,6 +129,14 @@ async def gate(update: object, context: Context) -> None:
             await send_html(context.bot, chat.id, d.text(texts.SLOW_DOWN))
         raise ApplicationHandlerStop
     await d.storage.touch_user(user.id, user.language_code)
+
+
+async def _gate_inline(update: Update, context: Context) -> None:
+    """Inline queries have no chat to warn in: a flooding user just gets no results."""
+    user = update.effective_user
+    if user is None or deps(context).flood.check(user.id) is not Verdict.allow:
+        raise ApplicationHandlerStop
+    await deps(context).storage.touch_user(user.id, user.language_code)
 
 
 async def on_my_chat_member(update: Update, context: Context) -> None:
@@ -203,6 +228,28 @@ async def on_intent_command(update: Update, context: Context) -> None:
     await respond(update, context, reply, suffix=suffix)
 
 
+def _command_text(update: Update) -> str:
+    """What follows the command: "/intake 3 oz salmon" → "3 oz salmon"."""
+    message = update.message
+    if message is None or not message.text or not message.entities:
+        return ""
+    return message.text[message.entities[0].length :].strip()
+
+
+async def on_intake(update: Update, context: Context) -> None:
+    """/intake <meal>: always read as a meal, counted against the user's stored life stage."""
+    _, user = _who(update)
+    await _log(update, context, "command", "intake")
+    text = _command_text(update)
+    d = deps(context)
+    reply = d.engine.count_intake(text, await d.storage.get_life_stage(user.id)) if text else None
+    if reply is None:
+        await _say(update, context, texts.INTAKE_USAGE)
+        return
+    await d.storage.save_last_meal(user.id, text)
+    await respond(update, context, reply)
+
+
 async def on_privacy(update: Update, context: Context) -> None:
     await _log(update, context, "command", "privacy")
     await _say(update, context, texts.PRIVACY)
@@ -280,13 +327,17 @@ async def on_text(update: Update, context: Context) -> None:
     message = update.message
     assert message is not None and message.text is not None  # noqa: S101 - filters.TEXT
     text = _without_mention(message.text, context.bot.username)
-    reply: Reply | None = deps(context).engine.ask(text)
+    _, user = _who(update)
+    d = deps(context)
+    reply: Reply | None = d.engine.ask(text, await d.storage.get_life_stage(user.id))
     if reply is not None and reply.kind is not ReplyKind.urgent:  # emergencies always win
         reply = await check.handle_text(update, context, text, reply)
     if reply is None:  # an answer to the running B12 check
         await _log(update, context, "check")
         return
     await _log(update, context, reply.kind.value, reply.intent)
+    if reply.intent == intake.INTENT:
+        await d.storage.save_last_meal(user.id, text)  # for the life-stage buttons
     await respond(update, context, reply, question=text)
 
 
@@ -317,6 +368,11 @@ async def on_button(update: Update, context: Context) -> None:
         if reply is not None:
             await respond(update, context, reply)
             return
+    elif press.kind is callbacks.Kind.life_stage:
+        stage = _life_stage(d.engine, press.data)
+        if stage is not None:
+            await _choose_life_stage(update, context, stage)
+            return
     elif press.kind is callbacks.Kind.none_of_these and press.pending_id is not None:
         pending = await d.storage.take_pending_question(press.pending_id, chat.id)
         if pending is not None:
@@ -328,9 +384,59 @@ async def on_button(update: Update, context: Context) -> None:
     await send_html(context.bot, chat.id, d.text(texts.BUTTON_STALE))
 
 
+def _life_stage(engine: Engine, stage_id: str) -> str | None:
+    if engine.tools is None:
+        return None
+    return intake.stage_from_action(f"{callbacks.STAGE_PREFIX}:{stage_id}", engine.tools.intake)
+
+
+async def _choose_life_stage(update: Update, context: Context, stage: str) -> None:
+    """Remember the stage; count the user's last meal again with it, or confirm it."""
+    chat, user = _who(update)
+    d = deps(context)
+    await d.storage.set_life_stage(user.id, stage)
+    meal = await d.storage.last_meal(user.id)
+    reply = d.engine.count_intake(meal, stage) if meal else None
+    if reply is not None:
+        await respond(update, context, reply)
+        return
+    assert d.engine.tools is not None  # noqa: S101 - _life_stage checked it
+    found = d.engine.tools.intake.stage(stage)
+    label = html.escape(found.label if found else stage)
+    await send_html(context.bot, chat.id, d.text(texts.LIFE_STAGE_SAVED, stage=label))
+
+
 async def _remove_keyboard(query: CallbackQuery) -> None:
     """The question is recorded: take the buttons off so it is not recorded twice."""
     try:
         await query.edit_message_reply_markup(reply_markup=None)
     except BadRequest as error:  # message too old, or already without buttons
         log.debug("could not remove keyboard: %s", error)
+
+
+# -- inline mode ------------------------------------------------------------------------------
+
+
+async def on_inline_query(update: Update, context: Context) -> None:
+    """`@bot salmon`: answer cards from the engine, cached here and by Telegram."""
+    query = update.inline_query
+    assert query is not None  # noqa: S101 - registered as an InlineQueryHandler
+    d = deps(context)
+    key = inline.query_key(query.query)
+    popular = d.text(texts.INLINE_POPULAR)
+    cards = d.inline_cache.get(key, lambda: inline.search(d.engine, key, popular))
+    footer = d.text(texts.INLINE_FOOTER, username=context.bot.username or "")
+    results = []
+    for card in cards:
+        text = inline.with_footer(card, footer)
+        if text is None:
+            continue
+        content = InputTextMessageContent(
+            text,
+            parse_mode=ParseMode.HTML,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        )
+        results.append(
+            InlineQueryResultArticle(card.id, card.title, content, description=card.description)
+        )
+    await query.answer(results, cache_time=INLINE_CACHE_SECONDS, is_personal=False)

@@ -26,6 +26,10 @@ RESULT_NONE = "tg_result_none"
 STATS = "tg_stats"
 STATS_NO_QUESTIONS = "tg_stats_no_questions"
 STATS_NO_UNANSWERED = "tg_stats_no_unanswered"
+INTAKE_USAGE = "tg_intake_usage"
+LIFE_STAGE_SAVED = "tg_life_stage_saved"
+INLINE_POPULAR = "tg_inline_popular"
+INLINE_FOOTER = "tg_inline_footer"
 
 #: The main menu under /start: (label key, engine action), two buttons a row.
 MAIN_MENU: tuple[tuple[str, str], ...] = (
@@ -44,6 +48,7 @@ PUBLIC_COMMANDS: tuple[str, ...] = (
     "check",
     "result",
     "foods",
+    "intake",
     "causes",
     "remedies",
     "about",

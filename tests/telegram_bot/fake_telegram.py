@@ -36,7 +36,7 @@ BOT_USER: dict[str, Any] = {
     "username": "B12TestBot",
     "can_join_groups": True,
     "can_read_all_group_messages": False,
-    "supports_inline_queries": False,
+    "supports_inline_queries": True,
 }
 
 # Parameters that Telegram takes as strings (python-telegram-bot sends them unencoded).
@@ -49,6 +49,7 @@ _STRING_PARAMS = {
     "action",
     "language_code",
     "inline_message_id",
+    "inline_query_id",
 }
 
 
@@ -106,6 +107,8 @@ class FakeTelegram:
         self._update_ids = itertools.count(1)
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._callback_ids = itertools.count(1)
+        self._inline_ids = itertools.count(1)
+        self.inline_answers: dict[str, dict[str, Any]] = {}  # inline query id → answer params
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._closing = False
@@ -242,6 +245,25 @@ class FakeTelegram:
     async def _api_answerCallbackQuery(self, params: dict[str, Any]) -> Any:
         if not params.get("callback_query_id"):
             raise _ApiError(400, "Bad Request: query is too old or query ID is invalid")
+        return True
+
+    async def _api_answerInlineQuery(self, params: dict[str, Any]) -> Any:
+        query_id = params.get("inline_query_id")
+        if not query_id or str(query_id) in self.inline_answers:
+            raise _ApiError(400, "Bad Request: query is too old or query ID is invalid")
+        results = params.get("results")
+        if not isinstance(results, list) or len(results) > 50:
+            raise _ApiError(400, "Bad Request: RESULTS_TOO_MUCH")
+        ids = [r.get("id") for r in results]
+        if len(set(ids)) != len(ids) or not all(1 <= len(str(i).encode()) <= 64 for i in ids):
+            raise _ApiError(400, "Bad Request: RESULT_ID_INVALID")
+        for result in results:
+            if result.get("type") != "article" or not result.get("title"):
+                raise _ApiError(400, "Bad Request: RESULT_TYPE_INVALID")
+            content = result.get("input_message_content") or {}
+            self._checked_text({"text": content.get("message_text"), **content})
+            self._checked_markup(result.get("reply_markup"))
+        self.inline_answers[str(query_id)] = params
         return True
 
     async def _api_sendMessage(self, params: dict[str, Any]) -> Any:
@@ -464,6 +486,28 @@ class FakeTelegram:
             query["data"] = data
         await self.enqueue({"callback_query": query})
         return query_id
+
+    async def inline_query(self, user: dict[str, Any], query: str, offset: str = "") -> str:
+        """The user types "@bot <query>" in some chat; returns the inline query's id."""
+        query_id = f"iq{next(self._inline_ids)}"
+        await self.enqueue(
+            {
+                "inline_query": {
+                    "id": query_id,
+                    "from": user,
+                    "query": query,
+                    "offset": offset,
+                    "chat_type": "sender",
+                }
+            }
+        )
+        return query_id
+
+    async def wait_inline_answer(self, query_id: str, patience: float = 20.0) -> dict[str, Any]:
+        """The bot's answerInlineQuery parameters for `query_id` (results, cache_time, …)."""
+        return await self.wait_for(
+            lambda: self.inline_answers.get(query_id), f"inline answer to {query_id}", patience
+        )
 
     async def set_member_status(self, user: dict[str, Any], status: str) -> None:
         """The user blocks ("kicked") or unblocks ("member") the bot in their private chat."""

@@ -126,6 +126,16 @@ def test_chat_key() -> None:
         ("f:salmon", callbacks.Kind.engine),
         ("n:17", callbacks.Kind.none_of_these),
         ("q:3:yes", callbacks.Kind.check),
+        ("lab:b12:180:pg", callbacks.Kind.engine),
+        ("lab:mma:0.271:umol", callbacks.Kind.engine),
+        ("fg:fish", callbacks.Kind.engine),
+        ("fg:menu", callbacks.Kind.engine),
+        ("ls:pregnancy", callbacks.Kind.life_stage),
+        ("ls:", callbacks.Kind.malformed),
+        ("ls:Pregnancy", callbacks.Kind.malformed),
+        ("lab:b12:180", callbacks.Kind.malformed),
+        ("lab:b12:18<0:pg", callbacks.Kind.malformed),
+        ("fg:", callbacks.Kind.malformed),
         ("n:0", callbacks.Kind.malformed),
         ("n:-1", callbacks.Kind.malformed),
         ("n:12abc", callbacks.Kind.malformed),
@@ -150,7 +160,26 @@ def test_none_of_these_round_trips() -> None:
 
 def test_every_engine_action_fits_in_callback_data(engine: Engine) -> None:
     actions = [f"i:{i}" for i in engine.content.intents] + [f"f:{f}" for f in engine.content.foods]
+    menu = engine.act("fg:menu")
+    assert menu is not None and menu.buttons
+    actions += [b.action for b in menu.buttons]
     for action in actions:
+        assert callbacks.parse(action).kind is callbacks.Kind.engine, action
+
+
+def test_life_stage_and_unit_buttons_are_accepted(engine: Engine) -> None:
+    """Every button the personal tools put under a reply survives `callbacks.parse`."""
+    meal = engine.count_intake("2 eggs and a glass of milk")  # no stage known: stage buttons
+    assert meal is not None
+    stages = [b.action for b in meal.buttons if b.action.startswith("ls:")]
+    assert stages
+    for action in stages:
+        press = callbacks.parse(action)
+        assert press.kind is callbacks.Kind.life_stage and f"ls:{press.data}" == action
+    lab = engine.ask("my b12 came back 180")
+    units = [b.action for b in lab.buttons if b.action.startswith("lab:")]
+    assert units
+    for action in units:
         assert callbacks.parse(action).kind is callbacks.Kind.engine, action
 
 
