@@ -13,8 +13,9 @@ from collections.abc import Iterable, Mapping
 
 from bot.content.food_lists import GROUP_ACTION, FoodLists
 from bot.content.models import Food, FoodKind
+from bot.core.compose import paragraphs, sources_line
 from bot.core.parsing import format_number, phrase_pattern
-from bot.core.reply import Button, Reply, ReplyKind
+from bot.core.reply import Button, Reply
 
 INTENT = "food_sources"
 _RANKED_KINDS = {FoodKind.natural, FoodKind.fortified}
@@ -71,9 +72,13 @@ def render_ranking(
         lines.append(t.line.format(rank=rank, dv=f"{food.dv_percent:,}", **_values(food)))
     footer = "footer_vegan" if vegan else "footer_all"
     cited = [s for f in ranked for s in f.sources] + list(lists.text_sources.get(footer, ()))
-    parts = ["\n".join(lines), getattr(t, footer), _sources(lists, cited, source_titles)]
+    parts = [
+        "\n".join(lines),
+        getattr(t, footer),
+        sources_line(lists.texts.sources, cited, source_titles),
+    ]
     buttons = tuple(Button(f.name[:32], f"f:{f.id}") for f in ranked[:4])
-    return _reply(parts, buttons)
+    return paragraphs(INTENT, parts, buttons)
 
 
 def render_groups_menu(foods: Iterable[Food], lists: FoodLists) -> Reply:
@@ -82,7 +87,7 @@ def render_groups_menu(foods: Iterable[Food], lists: FoodLists) -> Reply:
     buttons = tuple(
         Button(g.button, f"{GROUP_ACTION}:{g.slug}") for g in lists.groups if g.group in present
     )
-    return _reply([lists.texts.menu], buttons)
+    return paragraphs(INTENT, [lists.texts.menu], buttons)
 
 
 def render_group(
@@ -98,8 +103,10 @@ def render_group(
     cited = [s for f in items for s in f.sources]
     buttons = [Button(f.name[:32], f"f:{f.id}") for f in items[:8]]
     buttons.append(Button(t.menu_button, f"{GROUP_ACTION}:menu"))
-    return _reply(
-        ["\n".join(x for x in lines if x), _sources(lists, cited, source_titles)], tuple(buttons)
+    return paragraphs(
+        INTENT,
+        ["\n".join(x for x in lines if x), sources_line(lists.texts.sources, cited, source_titles)],
+        tuple(buttons),
     )
 
 
@@ -119,20 +126,6 @@ def _values(food: Food) -> dict[str, str]:
         "mcg": format_number(food.mcg),
         "serving": html.escape(food.serving),
     }
-
-
-def _sources(lists: FoodLists, ids: Iterable[str], titles: Mapping[str, str]) -> str:
-    unique = list(dict.fromkeys(ids))
-    if not unique:
-        return ""
-    return lists.texts.sources.format(
-        titles="; ".join(html.escape(titles.get(s, s)) for s in unique)
-    )
-
-
-def _reply(parts: list[str], buttons: tuple[Button, ...]) -> Reply:
-    text = "\n\n".join(p.strip() for p in parts if p.strip())
-    return Reply(text=text, kind=ReplyKind.answer, intent=INTENT, buttons=buttons)
 
 
 def _has(phrases: Iterable[str], text: str) -> bool:

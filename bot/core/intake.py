@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 from bot.content.intake import STAGE_ACTION, Intake, LifeStage, Portion
 from bot.content.models import Food, FoodKind
+from bot.core.compose import paragraphs, sources_line
 from bot.core.foodlist import rank_foods
 from bot.core.mealtext import Amount, meal_lexicon
 from bot.core.parsing import format_number
-from bot.core.reply import Button, Reply, ReplyKind
+from bot.core.reply import Button, Reply
 
 INTENT = "intake"
 _SMALL_COUNT = 12  # "2 cups of tuna": two portions; "200 g of cereal" is not 200 portions
@@ -152,9 +153,9 @@ def render_intake(
     if unknown_stage:
         parts.append(t.stage_unknown.format(stage=stage_text, need=_mcg(need)))
     parts.append(t.disclaimer)
-    parts.append(_sources(intake, cited, source_titles))
+    parts.append(sources_line(intake.texts.sources, cited, source_titles))
     buttons = _stage_buttons(intake) if unknown_stage else _food_buttons(f for f, _ in suggestions)
-    return _reply(parts, buttons)
+    return paragraphs(INTENT, parts, buttons)
 
 
 def _item_line(item: MealItem, food: Food, intake: Intake) -> str:
@@ -212,13 +213,13 @@ def _notes(
 def _nothing(meal: Meal, intake: Intake, foods: Mapping[str, Food]) -> Reply:
     t = intake.texts
     if not meal.unrecognised:
-        return _reply([t.empty], ())
+        return paragraphs(INTENT, [t.empty], ())
     firsts: dict[str, Food] = {}
     for food in foods.values():
         firsts.setdefault(food.group, food)
     examples = t.list_separator.join(html.escape(f.name) for f in firsts.values())
     items = t.list_separator.join(html.escape(u) for u in meal.unrecognised)
-    return _reply([t.nothing_found.format(items=items, examples=examples)], ())
+    return paragraphs(INTENT, [t.nothing_found.format(items=items, examples=examples)], ())
 
 
 def _stage_buttons(intake: Intake) -> tuple[Button, ...]:
@@ -238,20 +239,6 @@ def stage_from_action(action: str, intake: Intake) -> str | None:
 
 def _food_buttons(foods: Iterable[Food]) -> tuple[Button, ...]:
     return tuple(Button(f.name[:32], f"f:{f.id}") for f in foods)
-
-
-def _sources(intake: Intake, ids: Iterable[str], titles: Mapping[str, str]) -> str:
-    unique = list(dict.fromkeys(ids))
-    if not unique:
-        return ""
-    return intake.texts.sources.format(
-        titles="; ".join(html.escape(titles.get(s, s)) for s in unique)
-    )
-
-
-def _reply(parts: list[str], buttons: tuple[Button, ...]) -> Reply:
-    text = "\n\n".join(p.strip() for p in parts if p.strip())
-    return Reply(text=text, kind=ReplyKind.answer, intent=INTENT, buttons=buttons)
 
 
 def _mcg(value: float) -> str:
