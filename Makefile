@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format eval bench clean
+.PHONY: run test audit lint format eval bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,15 @@ run: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/bandit -q -c pyproject.toml -r bot -b bandit-baseline.json
 	$(PY) -m bot content check
 	$(PY) -m pytest
+
+# Known vulnerabilities in the installed packages. Needs the internet (PyPI's JSON API or
+# OSV), so it is not part of `make test`; --strict fails rather than pass with every
+# package skipped when the service can't be reached.
+audit: $(STAMP)
+	$(VENV)/bin/pip-audit --strict --skip-editable
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import logging
 import sqlite3
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from bot.storage import (
     SQLiteStorage,
     Storage,
     StorageError,
+    StorageUnavailable,
     open_storage,
 )
 from bot.storage.migrations import MIGRATIONS, Migration
@@ -300,3 +302,67 @@ async def test_last_meal_is_short_lived_purged_and_forgotten(store: SQLiteStorag
     assert await store.purge(now=NOW) == 1
     await store.forget_user(1)
     assert await store.last_meal(1, now=NOW) is None
+
+
+# -- outages: read-only database, full disk ----------------------------------------------------
+
+
+def _outage_logs(caplog: pytest.LogCaptureFixture) -> tuple[list[str], list[str]]:
+    records = [r for r in caplog.records if r.name == "bot.storage.fault"]
+    errors = [r.getMessage() for r in records if r.levelno >= logging.ERROR]
+    recovered = [r.getMessage() for r in records if "recovered" in r.getMessage()]
+    return errors, recovered
+
+
+async def test_a_full_disk_is_an_outage_logged_once_and_it_recovers(
+    store: SQLiteStorage, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SQLite's own SQLITE_FULL (max_page_count), not a mock: writes fail, reads go on."""
+    caplog.set_level(logging.INFO)
+    await store.touch_user(1, "en", now=NOW)
+    await store.limit_pages(0)
+    failures = 0
+    for n in range(200):  # each row needs a fresh page; the first one cannot get it
+        try:
+            await store.record_unanswered(1, f"{n} " + "x" * 5000, 0.1, now=NOW)
+        except StorageUnavailable as error:
+            assert "full" in str(error)
+            failures += 1
+    assert failures > 1
+    with pytest.raises(StorageUnavailable):  # a transaction rolls back cleanly, too
+        await store.add_result(1, {"text": "y" * 20_000}, now=NOW)
+    assert await store.get_user(1) is not None  # reads still work
+    errors, recovered = _outage_logs(caplog)
+    assert len(errors) == 1 and "full" in errors[0]
+    assert recovered == []
+
+    await store.limit_pages(None)
+    await store.record_unanswered(1, "after the disk was freed", 0.1, now=NOW)
+    await store.forget_user(2)  # a transaction works again
+    errors, recovered = _outage_logs(caplog)
+    assert len(errors) == 1 and len(recovered) == 1
+    assert next(t for t, _, _ in await store.unanswered()) == "after the disk was freed"
+
+
+async def test_a_read_only_database_is_an_outage_and_a_bug_is_not(
+    store: SQLiteStorage, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    await store.set_read_only(True)
+    for _ in range(3):
+        with pytest.raises(StorageUnavailable, match="readonly"):
+            await store.save_session(1, 1, {"a": 1}, None, now=NOW)
+    with pytest.raises(StorageUnavailable):
+        await store.forget_user(1)
+    with pytest.raises(StorageUnavailable):
+        await store.purge(now=NOW)
+    assert await store.load_session(1, 1) is None
+    assert len(_outage_logs(caplog)[0]) == 1
+    await store.set_read_only(False)
+    await store.save_session(1, 1, {"a": 1}, None, now=NOW)
+    assert (await store.load_session(1, 1)) is not None
+    assert len(_outage_logs(caplog)[1]) == 1
+    # A wrong statement is a bug: it stays a plain sqlite3 error, not an outage.
+    with pytest.raises(sqlite3.OperationalError) as raised:
+        await store._write("INSERT INTO no_such_table VALUES (1)")
+    assert not isinstance(raised.value, StorageUnavailable)

@@ -8,4 +8,4 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def parse_yaml(text: str) -> object:
-    return yaml.load(text, Loader=_LOADER)  # noqa: S506 — both loaders are the safe ones
+    return yaml.load(text, Loader=_LOADER)  # noqa: S506  # nosec B506  # both loaders are the safe ones

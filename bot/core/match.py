@@ -27,7 +27,7 @@ from rapidfuzz import fuzz, process
 from bot.core.text import Speller, stem
 
 LENGTH_REFERENCE = 4  # a typical short question, in tokens
-FOOD_TOKEN = "foodx"  # noqa: S105 — a placeholder word, not a secret
+FOOD_TOKEN = "foodx"  # noqa: S105  # nosec B105  # a placeholder word, not a secret
 
 
 @dataclass(frozen=True, slots=True)

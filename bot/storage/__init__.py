@@ -19,6 +19,7 @@ from bot.storage.base import (
     StorageError,
     User,
 )
+from bot.storage.fault import StorageUnavailable
 from bot.storage.sqlite import SQLiteStorage
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "Stats",
     "Storage",
     "StorageError",
+    "StorageUnavailable",
     "User",
     "open_storage",
 ]

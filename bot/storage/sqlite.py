@@ -4,15 +4,20 @@ One connection in WAL mode (readers never wait for the writer, and a crash loses
 transaction in progress). aiosqlite runs statements on one worker thread; an asyncio lock
 around each method keeps a multi-statement transaction from interleaving with another task's
 statements. Every statement is parameterised.
+
+A database that refuses writes (read-only, disk full, cannot be opened) raises
+`StorageUnavailable` instead of the raw sqlite3 error, and the outage is logged once by a
+`FaultLatch`; nothing here needs resetting when the fault clears — the next write just works.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,6 +36,7 @@ from bot.storage.base import (
     StorageError,
     User,
 )
+from bot.storage.fault import FaultLatch, StorageUnavailable, is_outage
 from bot.storage.migrations import MIGRATIONS, Migration
 
 log = logging.getLogger(__name__)
@@ -50,6 +56,7 @@ class SQLiteStorage:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
         self._lock = asyncio.Lock()
+        self._latch = FaultLatch()
 
     @classmethod
     async def open(
@@ -119,13 +126,36 @@ class SQLiteStorage:
                 raise
             await self._db.execute("COMMIT")
 
+    @contextlib.contextmanager
+    def _guard(self, *, write: bool) -> Iterator[None]:
+        """Turn an outage into `StorageUnavailable` (logged once per outage); a write that
+        works ends the outage. Reads do not end it: a full disk still serves reads."""
+        try:
+            yield
+        except sqlite3.Error as error:
+            if not is_outage(error):
+                raise
+            self._latch.failed(error)
+            raise StorageUnavailable(str(error)) from error
+        if write:
+            self._latch.succeeded()
+
+    async def _rollback(self) -> None:
+        """Undo an open transaction. SQLite may already have rolled back on its own (for
+        example on SQLITE_FULL); a second ROLLBACK would then hide the real error."""
+        if self._db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                await self._db.execute("ROLLBACK")
+
     async def _write(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Cursor:
         async with self._lock:
-            return await self._db.execute(sql, params)
+            with self._guard(write=True):
+                return await self._db.execute(sql, params)
 
     async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         async with self._lock:
-            return list(await self._db.execute_fetchall(sql, params))
+            with self._guard(write=False):
+                return list(await self._db.execute_fetchall(sql, params))
 
     async def _fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any | None:
         rows = await self._fetchall(sql, params)
@@ -133,14 +163,36 @@ class SQLiteStorage:
 
     async def _transaction(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
         async with self._lock:
-            await self._db.execute("BEGIN IMMEDIATE")
-            try:
-                for sql, params in statements:
-                    await self._db.execute(sql, params)
-            except BaseException:
-                await self._db.execute("ROLLBACK")
-                raise
-            await self._db.execute("COMMIT")
+            with self._guard(write=True):
+                await self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    for sql, params in statements:
+                        await self._db.execute(sql, params)
+                    await self._db.execute("COMMIT")
+                except BaseException:
+                    await self._rollback()
+                    raise
+
+    # fault injection, for tests ---------------------------------------------------------------
+
+    async def set_read_only(self, read_only: bool) -> None:
+        """For tests: make this connection refuse writes with SQLite's own "attempt to write
+        a readonly database" (SQLITE_READONLY), as a file turned read-only would. (Tests run
+        as root, which ignores file permissions, so chmod cannot do this.)"""
+        async with self._lock:
+            await self._db.execute(f"PRAGMA query_only = {1 if read_only else 0}")
+
+    async def limit_pages(self, extra: int | None) -> None:
+        """For tests: let the file grow by at most `extra` pages (None: no limit), so that
+        writes fail with SQLite's own "database or disk is full" (SQLITE_FULL)."""
+        async with self._lock:
+            if extra is None:
+                limit = 4294967294  # SQLite's largest page count
+            else:
+                rows = list(await self._db.execute_fetchall("PRAGMA page_count"))
+                limit = int(rows[0][0]) + int(extra)
+            # PRAGMA takes no parameters; the limit is an int computed here.
+            await self._db.execute(f"PRAGMA max_page_count = {int(limit)}")
 
     # users ----------------------------------------------------------------------------------
 
@@ -266,13 +318,14 @@ class SQLiteStorage:
 
     async def take_pending_question(self, pending_id: int, chat_id: int) -> PendingQuestion | None:
         async with self._lock:
-            rows = list(
-                await self._db.execute_fetchall(
-                    "DELETE FROM pending_questions WHERE id = ? AND chat_id = ? "
-                    "RETURNING id, user_id, chat_id, text, best_score, created_at",
-                    (pending_id, chat_id),
+            with self._guard(write=True):
+                rows = list(
+                    await self._db.execute_fetchall(
+                        "DELETE FROM pending_questions WHERE id = ? AND chat_id = ? "
+                        "RETURNING id, user_id, chat_id, text, best_score, created_at",
+                        (pending_id, chat_id),
+                    )
                 )
-            )
         if not rows:
             return None
         row = rows[0]
@@ -299,24 +352,25 @@ class SQLiteStorage:
     async def purge(self, *, now: datetime | None = None, keep: timedelta = RETENTION) -> int:
         cutoff = _ts((now or datetime.now(UTC)) - keep)
         async with self._lock:
-            await self._db.execute("BEGIN IMMEDIATE")
-            try:
-                total = 0
-                for table in ("unanswered_questions", "pending_questions", "message_log"):
+            with self._guard(write=True):
+                await self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    total = 0
+                    for table in ("unanswered_questions", "pending_questions", "message_log"):
+                        cursor = await self._db.execute(
+                            f"DELETE FROM {table} WHERE created_at < ?",  # noqa: S608 - fixed names
+                            (cutoff,),
+                        )
+                        total += max(cursor.rowcount, 0)
                     cursor = await self._db.execute(
-                        f"DELETE FROM {table} WHERE created_at < ?",  # noqa: S608 - fixed names
-                        (cutoff,),
+                        "DELETE FROM last_meals WHERE created_at < ?",
+                        (_ts((now or datetime.now(UTC)) - MEAL_RETENTION),),
                     )
                     total += max(cursor.rowcount, 0)
-                cursor = await self._db.execute(
-                    "DELETE FROM last_meals WHERE created_at < ?",
-                    (_ts((now or datetime.now(UTC)) - MEAL_RETENTION),),
-                )
-                total += max(cursor.rowcount, 0)
-            except BaseException:
-                await self._db.execute("ROLLBACK")
-                raise
-            await self._db.execute("COMMIT")
+                    await self._db.execute("COMMIT")
+                except BaseException:
+                    await self._rollback()
+                    raise
         if total:
             log.info("purged %d rows older than %d days", total, keep.days)
         return total

@@ -21,6 +21,7 @@ The hooks `start`, `handle_text`, `handle_button`, `cancel` and `show_result` ar
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
@@ -31,6 +32,7 @@ from telegram.ext import ContextTypes
 
 from bot.core.questionnaire import Outcome, State, Status, Transition
 from bot.core.reply import Button, Reply, ReplyKind
+from bot.storage import StorageUnavailable
 from bot.telegram import texts
 from bot.telegram.deps import Deps, deps
 from bot.telegram.send import acknowledge, edit_html, layout, remove_keyboard, send_html
@@ -145,7 +147,10 @@ class _Check:
         """The chat moves on (a question was asked): the next step goes in a new message."""
         if self.state is not None and self.message_id is not None:
             await remove_keyboard(self.bot, self.chat_id, self.message_id)
-            await self.save(self.state, None)
+            # Best effort: if this is not saved, the next answer edits the old message in
+            # place instead; the user's question still gets its answer during an outage.
+            with contextlib.suppress(StorageUnavailable):
+                await self.save(self.state, None)
 
 
 def _ended(step: Transition) -> bool:

@@ -3,6 +3,9 @@
 - The user blocked the bot (Forbidden in a private chat): mark them blocked, nothing else.
 - Network trouble (timeouts, connection errors, RetryAfter left over after the rate
   limiter's retries): log one warning and carry on — the next update will work.
+- The database refuses writes (read-only, disk full): tell the user their answer could not
+  be saved. The storage already logged the outage once; logging every update would flood
+  the log during an outage.
 - Anything else is a bug: log it once, with the update id and traceback, and tell the user
   "something went wrong" so they are not left waiting.
 The handler then stops the update's other handlers, so a failed update gets no second reply.
@@ -18,6 +21,7 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
+from bot.storage import StorageUnavailable
 from bot.telegram import texts
 from bot.telegram.deps import deps
 from bot.telegram.send import send_html
@@ -33,12 +37,20 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
     if isinstance(error, Forbidden):
         if user is not None and chat is not None and chat.type == ChatType.PRIVATE:
-            await deps(context).storage.set_blocked(user.id, True)
+            with contextlib.suppress(StorageUnavailable):  # best effort: logged by storage
+                await deps(context).storage.set_blocked(user.id, True)
             log.info("update %s: user %s has blocked the bot", update_id, user.id)
         else:
             log.info("update %s: not allowed to write to chat: %s", update_id, error)
     elif isinstance(error, RetryAfter | NetworkError) and not isinstance(error, BadRequest):
         log.warning("update %s: network error: %s", update_id, error)
+    elif isinstance(error, StorageUnavailable):
+        log.debug("update %s: not saved, the database refuses writes: %s", update_id, error)
+        if chat is not None:
+            try:
+                await send_html(context.bot, chat.id, deps(context).text(texts.CANNOT_SAVE))
+            except TelegramError as send_error:
+                log.warning("update %s: could not tell the user: %s", update_id, send_error)
     else:
         log.error("update %s failed: %r", update_id, error, exc_info=error)
         if chat is not None:

@@ -4,10 +4,16 @@ Every update first passes `gate` (handler group -1): it drops what is not for th
 (in groups: anything but our commands, mentions and replies to our messages; edited messages
 everywhere — the original was already answered), applies flood protection, and records the
 user. The handlers in group 0 then only deal with updates worth an answer.
+
+Bookkeeping writes (the user record, the message log, the last meal) are best effort: when
+the database refuses writes (`StorageUnavailable`, logged once by the storage) a question is
+still answered. Writes the user asked for (a check answer, a life stage, /forget) are not:
+their failure reaches `errors.on_error`, which tells the user it could not be saved.
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
 import re
@@ -31,6 +37,7 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 from bot.core import intake
 from bot.core.engine import Engine
 from bot.core.reply import Reply, ReplyKind
+from bot.storage import StorageUnavailable
 from bot.telegram import callbacks, check, inline, texts
 from bot.telegram.deps import deps
 from bot.telegram.flood import Verdict
@@ -128,7 +135,8 @@ async def gate(update: object, context: Context) -> None:
             log.info("user %s is flooding; silenced until the burst ends", user.id)
             await send_html(context.bot, chat.id, d.text(texts.SLOW_DOWN))
         raise ApplicationHandlerStop
-    await d.storage.touch_user(user.id, user.language_code)
+    with contextlib.suppress(StorageUnavailable):
+        await d.storage.touch_user(user.id, user.language_code)
 
 
 async def _gate_inline(update: Update, context: Context) -> None:
@@ -136,7 +144,8 @@ async def _gate_inline(update: Update, context: Context) -> None:
     user = update.effective_user
     if user is None or deps(context).flood.check(user.id) is not Verdict.allow:
         raise ApplicationHandlerStop
-    await deps(context).storage.touch_user(user.id, user.language_code)
+    with contextlib.suppress(StorageUnavailable):
+        await deps(context).storage.touch_user(user.id, user.language_code)
 
 
 async def on_my_chat_member(update: Update, context: Context) -> None:
@@ -145,7 +154,8 @@ async def on_my_chat_member(update: Update, context: Context) -> None:
     if change is not None and change.chat.type == ChatType.PRIVATE:
         status = change.new_chat_member.status
         blocked = status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
-        await deps(context).storage.set_blocked(change.from_user.id, blocked)
+        with contextlib.suppress(StorageUnavailable):
+            await deps(context).storage.set_blocked(change.from_user.id, blocked)
         log.info("user %s %s the bot", change.from_user.id, "blocked" if blocked else "unblocked")
     raise ApplicationHandlerStop
 
@@ -194,8 +204,10 @@ async def _say(update: Update, context: Context, key: str, **values: str) -> Non
 
 
 async def _log(update: Update, context: Context, kind: str, intent: str | None = None) -> None:
+    """Count the message for /stats; best effort, so an outage never costs an answer."""
     chat, user = _who(update)
-    await deps(context).storage.log_message(user.id, chat.id, kind, intent)
+    with contextlib.suppress(StorageUnavailable):
+        await deps(context).storage.log_message(user.id, chat.id, kind, intent)
 
 
 # -- commands ---------------------------------------------------------------------------------
@@ -246,7 +258,8 @@ async def on_intake(update: Update, context: Context) -> None:
     if reply is None:
         await _say(update, context, texts.INTAKE_USAGE)
         return
-    await d.storage.save_last_meal(user.id, text)
+    with contextlib.suppress(StorageUnavailable):  # only for re-counting: best effort
+        await d.storage.save_last_meal(user.id, text)
     await respond(update, context, reply)
 
 
@@ -337,7 +350,8 @@ async def on_text(update: Update, context: Context) -> None:
         return
     await _log(update, context, reply.kind.value, reply.intent)
     if reply.intent == intake.INTENT:
-        await d.storage.save_last_meal(user.id, text)  # for the life-stage buttons
+        with contextlib.suppress(StorageUnavailable):  # for the life-stage buttons
+            await d.storage.save_last_meal(user.id, text)
     await respond(update, context, reply, question=text)
 
 

@@ -9,6 +9,7 @@ not modified", a message too old to edit) so a repeated tap never becomes an err
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 
@@ -24,7 +25,7 @@ from telegram.error import BadRequest
 
 from bot.core.engine import Engine
 from bot.core.reply import Button, Reply, ReplyKind
-from bot.storage import Storage
+from bot.storage import Storage, StorageUnavailable
 from bot.telegram import callbacks, texts
 from bot.telegram.split import split_html
 
@@ -100,7 +101,10 @@ async def reply_markup(
         if button.action == callbacks.NONE_ACTION:
             if question is None:
                 continue  # nothing to record (a reply to a button, not to a typed question)
-            pending = await storage.save_pending_question(user_id, chat_id, question, score)
+            try:
+                pending = await storage.save_pending_question(user_id, chat_id, question, score)
+            except StorageUnavailable:
+                continue  # the database refuses writes: the answer goes out without the button
             extra.append(
                 InlineKeyboardButton(button.label, callback_data=callbacks.none_of_these(pending))
             )
@@ -142,7 +146,8 @@ async def send_reply(
         and question is not None
         and not any(b.action == callbacks.NONE_ACTION for b in reply.buttons)
     ):
-        await storage.record_unanswered(user_id, question, reply.score)
+        with contextlib.suppress(StorageUnavailable):  # curators' list: best effort
+            await storage.record_unanswered(user_id, question, reply.score)
     text = f"{reply.text}\n\n{suffix}" if suffix else reply.text
     return await send_html(bot, chat_id, text, markup=markup, reply_to=reply_to)
 

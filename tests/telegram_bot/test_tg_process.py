@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from botharness import FALLBACK_WITH_SUGGESTIONS, bot_env
-from checkharness import Mirror, data_of
+from checkharness import PROFILE, Mirror, choose, data_of
 from fake_telegram import FakeTelegram
 
 from bot.core.engine import Engine
@@ -352,3 +352,76 @@ async def test_health_check_follows_the_process(
     assert await healthy() == 0
     assert await process.terminate() == 0
     assert await healthy() == 1
+
+
+async def test_sigkill_mid_burst_keeps_every_acknowledged_answer(
+    fake: FakeTelegram, check: CheckEngine, tmp_path: Path, processes: Any
+) -> None:
+    """24 users tap through their checks at once; the process is SIGKILLed mid-burst. An
+    answer is acknowledged once the fake server received the edit showing the next question
+    (the bot saves before it edits): each of those must be in SQLite after a restart."""
+    db = tmp_path / "data" / "bot.sqlite3"
+    env = clean_env(**bot_env(fake, db))
+    users = range(6001, 6025)
+    first = await processes(env, tmp_path)
+    await first.wait_log("is up")
+    messages: dict[int, tuple[int, int]] = {}
+    for user_id in users:
+        await fake.send_text(fake.user(user_id), "/check")
+    for user_id in users:
+        [message] = await fake.wait_sent(user_id, 1)
+        messages[user_id] = (user_id, message["message_id"])
+    mirrors = {user_id: Mirror(check) for user_id in users}
+    # (html the bot shows after a tap, answers then): what an edit acknowledges.
+    history: dict[int, list[tuple[str, list[tuple[str, tuple[str, ...]]]]]] = {
+        user_id: [] for user_id in users
+    }
+
+    async def tap_through(user_id: int) -> None:
+        mirror, key = mirrors[user_id], messages[user_id]
+        while mirror.active:
+            view = mirror.view()
+            assert view is not None
+            for label in mirror.taps_for(choose(view, PROFILE)):
+                data = data_of(fake.messages[key], label)
+                mirror.tap(label)
+                history[user_id].append(
+                    (mirror.reply().text, [(a.q, a.o) for a in mirror.state.answers])
+                )
+                before = fake.messages[key]["html"]
+                await fake.press(fake.user(user_id), fake.messages[key], data)
+                await fake.wait_for(
+                    lambda before=before: fake.messages[key]["html"] != before, "an edit"
+                )
+                await asyncio.sleep(0.55)  # under the flood limit of 20 updates in 10 s
+
+    def acknowledged(user_id: int) -> list[tuple[str, tuple[str, ...]]]:
+        shown = fake.messages[messages[user_id]]["html"]
+        found = [answers for html_, answers in history[user_id] if html_ == shown]
+        return found[-1] if found else []
+
+    tasks = [asyncio.create_task(tap_through(user_id)) for user_id in users]
+    await fake.wait_for(
+        lambda: sum(len(acknowledged(u)) for u in users) >= 3 * len(users), "a burst under way"
+    )
+    await first.kill()  # SIGKILL, with presses still in flight
+    assert first.proc is not None and first.proc.returncode == -signal.SIGKILL
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    acked = {user_id: acknowledged(user_id) for user_id in users}
+    assert sum(len(a) for a in acked.values()) >= 3 * len(users)
+
+    second = await processes(env, tmp_path)  # it also gets the updates never confirmed
+    await second.wait_log("is up")
+    await fake.wait_confirmed(fake.last_update_id)
+    assert await second.terminate() == 0
+    stored = {
+        user_id: State.from_json(raw)
+        for user_id, raw in rows(db, "SELECT user_id, state FROM check_sessions")
+    }
+    for user_id in users:
+        state = stored[user_id]
+        assert state is not None
+        saved = [(a.q, a.o) for a in state.answers]
+        assert saved[: len(acked[user_id])] == acked[user_id], user_id
