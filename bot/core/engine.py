@@ -10,7 +10,6 @@ wrong one. Pure: no I/O after `Engine.load`.
 from __future__ import annotations
 
 import html
-import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -32,8 +31,6 @@ from bot.core.match import Matcher, Params, Scored
 from bot.core.normalise import Normaliser, visible
 from bot.core.reply import Button, Reply, ReplyKind
 from bot.core.urgent import Triggers
-
-logger = logging.getLogger(__name__)
 
 URGENT = "urgent_help"
 FOOD_LOOKUP = "food_lookup"

@@ -44,7 +44,6 @@ class Params:
 @dataclass(frozen=True, slots=True)
 class Analysis:
     tokens: tuple[str, ...]  # stemmed words, foods as FOOD_TOKEN, fillers dropped
-    known: int  # how many of them the content vocabulary knows
     foods: tuple[str, ...]  # food ids mentioned, in order of appearance
     phrase: str  # tokens joined, for the fuzzy view
 
@@ -78,7 +77,6 @@ class Matcher:
         vocabulary = {w for texts in phrasings.values() for t in texts for w in t.split()}
         vocabulary |= {w for names in food_names.values() for n in names for w in n.split()}
         self._speller = Speller(vocabulary | self._fillers | set(self._aliases))
-        self._known = frozenset(stem(w) for w in vocabulary)
         # Food names as stemmed token tuples, longest first so "soy milk" beats "milk".
         self._foods = sorted(
             (
@@ -159,8 +157,7 @@ class Matcher:
                 foods.append(food)
                 tokens.append(FOOD_TOKEN)
                 i += length
-        known = sum(t in self._known or t == FOOD_TOKEN for t in tokens)
-        return Analysis(tuple(tokens), known, tuple(dict.fromkeys(foods)), " ".join(tokens))
+        return Analysis(tuple(tokens), tuple(dict.fromkeys(foods)), " ".join(tokens))
 
     def _food_at(self, stems: list[str], i: int) -> tuple[str | None, int]:
         if stems[i] not in self._food_first:
