@@ -24,22 +24,11 @@ from fake_telegram import FakeTelegram
 from bot.core.engine import Engine
 from bot.core.questionnaire import Engine as CheckEngine
 from bot.core.questionnaire import State
+from bot.settings import Settings
 from bot.telegram import texts
 
 REPO = Path(__file__).resolve().parents[2]
-_OURS = (
-    "TELEGRAM_BOT_TOKEN",
-    "TELEGRAM_API_BASE_URL",
-    "TELEGRAM_API_BASE_FILE_URL",
-    "MODE",
-    "WEBHOOK_URL",
-    "WEBHOOK_SECRET",
-    "WEBHOOK_LISTEN",
-    "WEBHOOK_PORT",
-    "DATABASE_PATH",
-    "ADMIN_IDS",
-    "LOG_LEVEL",
-)
+_OURS = frozenset(name.upper() for name in Settings.model_fields)  # the bot's own variables
 
 
 def clean_env(**extra: str) -> dict[str, str]:
