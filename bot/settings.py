@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     database_path: Path = Path("data/bot.sqlite3")
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    # Telegram's own overall limit; 0 turns the limiter off (a self-hosted Bot API server
+    # with higher limits, or the load benchmark).
+    telegram_max_rate: float = Field(default=30.0, ge=0)
 
     @field_validator("mode", "log_level", mode="before")
     @classmethod

@@ -52,7 +52,7 @@ def build_application(settings: Settings, deps: Deps, *, polling: bool = True) -
     builder = (
         ApplicationBuilder()
         .token(settings.token)
-        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .rate_limiter(rate_limiter(settings.telegram_max_rate))
         .concurrent_updates(PerChatUpdateProcessor(MAX_CONCURRENT_UPDATES))
         .defaults(
             Defaults(
@@ -71,6 +71,12 @@ def build_application(settings: Settings, deps: Deps, *, polling: bool = True) -
     deps.install(application.bot_data)
     add_handlers(application)
     return application
+
+
+def rate_limiter(max_rate: float) -> AIORateLimiter:
+    """Telegram's outgoing limits: `max_rate` sends/second overall (0: none), and PTB's own
+    per-group limit; RetryAfter is waited out and retried."""
+    return AIORateLimiter(overall_max_rate=max_rate, max_retries=RATE_LIMIT_RETRIES)
 
 
 def add_handlers(application: Application) -> None:  # type: ignore[type-arg]
