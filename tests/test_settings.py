@@ -21,6 +21,7 @@ VARIABLES = (
     "DATABASE_PATH",
     "ADMIN_IDS",
     "LOG_LEVEL",
+    "TELEGRAM_MAX_RATE",
 )
 REPO = Path(__file__).resolve().parents[1]
 
@@ -40,6 +41,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.database_path == Path("data/bot.sqlite3")
     assert settings.admin_ids == frozenset()
     assert settings.log_level == "INFO"
+    assert settings.telegram_max_rate == 30
     assert settings.telegram_api_base_url is None
     assert TOKEN not in repr(settings)
 
@@ -57,6 +59,7 @@ def test_everything_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> Non
         "DATABASE_PATH": "/var/lib/bot/db.sqlite3",
         "ADMIN_IDS": "11, 22 33",
         "LOG_LEVEL": "debug",
+        "TELEGRAM_MAX_RATE": "0",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -70,6 +73,7 @@ def test_everything_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> Non
     assert s.database_path == Path("/var/lib/bot/db.sqlite3")
     assert s.admin_ids == {11, 22, 33}
     assert s.log_level == "DEBUG"
+    assert s.telegram_max_rate == 0
 
 
 def test_dot_env_is_read(tmp_path: Path) -> None:
@@ -99,6 +103,8 @@ def test_the_environment_wins_over_dot_env(tmp_path: Path, monkeypatch: pytest.M
         ({"WEBHOOK_SECRET": "ü" * 3}, "WEBHOOK_SECRET"),
         ({"ADMIN_IDS": "1;x"}, "ADMIN_IDS"),
         ({"LOG_LEVEL": "verbose"}, "LOG_LEVEL"),
+        ({"TELEGRAM_MAX_RATE": "-1"}, "TELEGRAM_MAX_RATE"),
+        ({"TELEGRAM_MAX_RATE": "fast"}, "TELEGRAM_MAX_RATE"),
     ],
 )
 def test_invalid_settings_name_the_variable(
