@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fsfaults import ReadOnly
 
 from bot.core.engine import Engine
 
@@ -13,3 +15,13 @@ CONTENT = ROOT / "content"
 @pytest.fixture(scope="session")
 def engine() -> Engine:
     return Engine.load(CONTENT)
+
+
+@pytest.fixture
+def read_only() -> Iterator[ReadOnly]:
+    """Make files unwritable for real (see tests/fsfaults.py); undone after the test."""
+    faults = ReadOnly()
+    try:
+        yield faults
+    finally:
+        faults.clear()

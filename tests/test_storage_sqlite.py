@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from fsfaults import ReadOnly
 
 from bot.storage import (
     MEAL_RETENTION,
@@ -366,3 +367,100 @@ async def test_a_read_only_database_is_an_outage_and_a_bug_is_not(
     with pytest.raises(sqlite3.OperationalError) as raised:
         await store._write("INSERT INTO no_such_table VALUES (1)")
     assert not isinstance(raised.value, StorageUnavailable)
+
+
+# -- a database that already refuses writes when it is opened ----------------------------------
+
+
+async def test_a_database_read_only_at_start_opens_and_recovers_when_writable(
+    tmp_path: Path, read_only: ReadOnly, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A read-only file (immutable for root, no write bits otherwise; not a mock): SQLite opens
+    it read-only and keeps that connection read-only, so the storage must reopen it once the
+    file can be written — with no restart."""
+    caplog.set_level(logging.INFO)
+    path = tmp_path / "bot.sqlite3"
+    storage = await SQLiteStorage.open(path)
+    await storage.touch_user(1, "en", now=NOW)
+    await storage.record_unanswered(1, "old", 1.0, now=NOW - RETENTION - timedelta(days=1))
+    await storage.close()
+
+    read_only(path)
+    storage = await SQLiteStorage.open(path)  # the schema is current: it opens
+    try:
+        assert await storage.get_user(1) is not None  # reads work
+        for _ in range(3):
+            with pytest.raises(StorageUnavailable, match="readonly"):
+                await storage.touch_user(2, "en", now=NOW)
+        with pytest.raises(StorageUnavailable):
+            await storage.purge(now=NOW)
+        with pytest.raises(StorageUnavailable):
+            await storage.forget_user(1)
+        errors, recovered = _outage_logs(caplog)
+        assert len(errors) == 1 and "readonly" in errors[0]
+        assert recovered == []
+
+        read_only.clear()  # the fault clears: the next write reopens and works
+        await storage.touch_user(2, "en", now=NOW)
+        assert await storage.purge(now=NOW) == 1
+        await storage.forget_user(1)
+        errors, recovered = _outage_logs(caplog)
+        assert len(errors) == 1 and len(recovered) == 1
+        assert sum("reopened" in r.getMessage() for r in caplog.records) == 1
+        assert await storage.journal_mode() == "wal"
+    finally:
+        await storage.close()
+    with closing(sqlite3.connect(path)) as db:  # really in the file, not just in a cache
+        assert db.execute("SELECT user_id FROM users").fetchall() == [(2,)]
+        assert db.execute("SELECT COUNT(*) FROM unanswered_questions").fetchone() == (0,)
+
+
+async def test_a_database_not_in_wal_mode_and_read_only_at_start_still_opens(
+    tmp_path: Path, read_only: ReadOnly
+) -> None:
+    """Switching to WAL is itself a write: refused on a read-only file, it must not stop the
+    start (a copy restored in rollback-journal mode); the reopened connection switches."""
+    path = tmp_path / "bot.sqlite3"
+    await (await SQLiteStorage.open(path)).close()
+    with closing(sqlite3.connect(path)) as db:
+        db.execute("PRAGMA journal_mode=DELETE")
+    read_only(path)
+    storage = await SQLiteStorage.open(path)
+    try:
+        assert await storage.journal_mode() == "delete"
+        with pytest.raises(StorageUnavailable):
+            await storage.touch_user(1, "en", now=NOW)
+        read_only.clear()
+        await storage.touch_user(1, "en", now=NOW)
+        assert await storage.journal_mode() == "wal"
+    finally:
+        await storage.close()
+
+
+async def test_a_read_only_database_that_needs_migrating_is_refused(
+    tmp_path: Path, read_only: ReadOnly
+) -> None:
+    path = tmp_path / "old.sqlite3"
+    v1 = Migration(1, "one", ("CREATE TABLE a (x INTEGER)",))
+    v2 = Migration(2, "two", ("CREATE TABLE b (y INTEGER)",))
+    await (await SQLiteStorage.open(path, migrations=[v1])).close()
+    read_only(path)
+    with pytest.raises(StorageError, match=r"cannot migrate .* from schema version 1 to 2") as e:
+        await SQLiteStorage.open(path, migrations=[v1, v2])
+    assert isinstance(e.value, StorageUnavailable)
+    assert "refuses writes" in str(e.value)
+    read_only.clear()
+    with closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (1,)
+
+
+async def test_a_read_only_folder_without_the_wal_index_is_a_storage_error(
+    tmp_path: Path, read_only: ReadOnly
+) -> None:
+    """A whole read-only volume: SQLite cannot even read a WAL database whose -shm it cannot
+    create, so the database cannot be used at all (the bot exits 1)."""
+    folder = tmp_path / "data"
+    await (await SQLiteStorage.open(folder / "bot.sqlite3")).close()
+    read_only(folder / "bot.sqlite3", folder)
+    with pytest.raises(StorageError, match="cannot prepare"):
+        await SQLiteStorage.open(folder / "bot.sqlite3")

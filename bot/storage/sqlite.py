@@ -8,6 +8,12 @@ statements. Every statement is parameterised.
 A database that refuses writes (read-only, disk full, cannot be opened) raises
 `StorageUnavailable` instead of the raw sqlite3 error, and the outage is logged once by a
 `FaultLatch`; nothing here needs resetting when the fault clears — the next write just works.
+
+That includes a database that already refused writes when it was opened (a read-only file or
+mount): if its schema is current it opens anyway, reads work and writes are an outage. SQLite
+then holds a read-only connection, which stays read-only after the file becomes writable, so
+every write first checks whether the OS would now let us write the file and, if so, reopens
+the connection. A database that needs migrating but refuses writes cannot be used at all.
 """
 
 from __future__ import annotations
@@ -16,8 +22,10 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+import stat
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -50,31 +58,78 @@ def _dt(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
+def _file_writable(path: str) -> bool:
+    """Whether the OS lets this process write the file at `path` — the question SQLite's own
+    open answers before it falls back to a read-only connection (a read-only or immutable
+    file, a read-only mount). Asked with access(2), never by opening the file: closing a
+    descriptor of the database would drop the POSIX locks SQLite holds on it."""
+    return path == ":memory:" or os.access(path, os.W_OK)
+
+
+def _align_companions(path: str) -> None:
+    """Give the WAL files (-wal, -shm) the database file's permissions again once it can be
+    written. SQLite creates them with the database file's mode, so a connection opened while
+    the file was read-only (0444) leaves them read-only; every later connection, even after a
+    restart, would then open the WAL read-only and refuse writes although the database file
+    takes them. Only files this process may chmod (its own) are touched; the others stay an
+    outage for the operator to fix."""
+    if path == ":memory:" or not os.access(path, os.W_OK):
+        return
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return
+    for companion in (f"{path}-wal", f"{path}-shm"):
+        if os.path.exists(companion) and not os.access(companion, os.W_OK):
+            try:
+                os.chmod(companion, mode)
+            except OSError as error:
+                log.debug("cannot make %s writable: %s", companion, error)
+            else:
+                log.info("made %s writable again, like its database file", companion)
+
+
+async def _connect(path: str) -> aiosqlite.Connection:
+    await asyncio.to_thread(_align_companions, path)
+    return await aiosqlite.connect(path, isolation_level=None)
+
+
 class SQLiteStorage:
     """`Storage` on a local SQLite file. Create it with `await SQLiteStorage.open(path)`."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: aiosqlite.Connection, path: str = ":memory:") -> None:
         self._db = db
+        self._path = path
         self._lock = asyncio.Lock()
         self._latch = FaultLatch()
+        # The connection was opened while the OS refused writes to the file, so SQLite made it
+        # read-only for good: reopen it as soon as the file can be written (see `_writing`).
+        self._reopen_when_writable = not _file_writable(path)
+        # Faults injected by tests (`set_read_only`, `limit_pages`): a reopened connection
+        # keeps them, as a reopened file would keep being read-only or full.
+        self._injected: dict[str, int] = {}
 
     @classmethod
     async def open(
         cls, path: Path | str, *, migrations: Sequence[Migration] = MIGRATIONS
     ) -> SQLiteStorage:
-        """Open (creating if needed) the database and bring its schema up to date."""
+        """Open (creating if needed) the database and bring its schema up to date.
+
+        A database that refuses writes still opens when its schema is current (reads work,
+        writes raise `StorageUnavailable` until it takes them again): a bot started on a
+        read-only volume or a full disk answers what needs no saving and recovers by itself.
+        One that needs migrating then raises `StorageUnavailable` (a `StorageError`): running
+        old-schema data with new code is not an option. A file that cannot be opened or read
+        at all raises `StorageError`."""
         try:
             if str(path) != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            db = await aiosqlite.connect(str(path), isolation_level=None)
+            db = await _connect(str(path))
         except (OSError, sqlite3.Error) as error:
             raise StorageError(f"cannot open {path}: {error}") from error
         try:
-            await db.execute("PRAGMA journal_mode=WAL")
-            await db.execute("PRAGMA synchronous=NORMAL")
-            await db.execute("PRAGMA busy_timeout=5000")
-            await db.execute("PRAGMA foreign_keys=ON")
-            storage = cls(db)
+            storage = cls(db, str(path))
+            await storage._configure(db)
             await storage._migrate(migrations)
         except sqlite3.Error as error:
             await db.close()
@@ -104,6 +159,19 @@ class SQLiteStorage:
         rows = await self._db.execute_fetchall("PRAGMA journal_mode")
         return str(next(iter(rows))[0])
 
+    async def _configure(self, db: aiosqlite.Connection) -> None:
+        """Per-connection settings. Switching to WAL is a write (a no-op on a database already
+        in WAL mode): on a database that refuses writes it is reported as the outage it is
+        and skipped, and a reopened connection switches once the file can be written."""
+        await db.execute("PRAGMA busy_timeout=5000")
+        with contextlib.suppress(StorageUnavailable), self._guard(write=False):
+            await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA synchronous=NORMAL")
+        await db.execute("PRAGMA foreign_keys=ON")
+        for pragma, value in self._injected.items():
+            # PRAGMA takes no parameters; names and ints come from the methods below.
+            await db.execute(f"PRAGMA {pragma} = {int(value)}")
+
     async def _migrate(self, migrations: Sequence[Migration]) -> None:
         current = await self.schema_version()
         latest = max((m.version for m in migrations), default=0)
@@ -115,16 +183,25 @@ class SQLiteStorage:
             if migration.version <= current:
                 continue
             log.info("applying migration %d: %s", migration.version, migration.description)
-            await self._db.execute("BEGIN IMMEDIATE")
             try:
-                for statement in migration.statements:
-                    await self._db.execute(statement)
-                # PRAGMA takes no parameters; the version is an int from our own code.
-                await self._db.execute(f"PRAGMA user_version = {int(migration.version)}")
-            except BaseException:
-                await self._db.execute("ROLLBACK")
-                raise
-            await self._db.execute("COMMIT")
+                await self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    for statement in migration.statements:
+                        await self._db.execute(statement)
+                    # PRAGMA takes no parameters; the version is an int from our own code.
+                    await self._db.execute(f"PRAGMA user_version = {int(migration.version)}")
+                    await self._db.execute("COMMIT")
+                except BaseException:
+                    await self._rollback()
+                    raise
+            except sqlite3.Error as error:
+                if not is_outage(error):
+                    raise
+                raise StorageUnavailable(
+                    f"cannot migrate {self._path} from schema version {current} to "
+                    f"{migration.version}: the database refuses writes ({error})"
+                ) from error
+            current = migration.version
 
     @contextlib.contextmanager
     def _guard(self, *, write: bool) -> Iterator[None]:
@@ -140,6 +217,40 @@ class SQLiteStorage:
         if write:
             self._latch.succeeded()
 
+    @contextlib.asynccontextmanager
+    async def _writing(self) -> AsyncIterator[None]:
+        """Hold the lock for a write: first reopen a read-only connection whose file can be
+        written now, then turn an outage into `StorageUnavailable` (see `_guard`)."""
+        async with self._lock:
+            await self._reopen_if_writable()
+            with self._guard(write=True):
+                yield
+
+    async def _reopen_if_writable(self) -> None:
+        """Replace a connection SQLite opened read-only once the OS lets us write the file
+        (the read-only mount was remounted, the file's mode or owner fixed). Cheap while the
+        file stays read-only: one access(2) per write. Called under the lock, so nothing
+        uses the connection meanwhile.
+
+        The old connection is closed *before* the new one opens: connections of one process
+        share the WAL index (-shm) of a file, and one opened read-only would keep the new
+        connection read-only too. Should the new one fail to open (out of file descriptors,
+        say), the write is refused as an outage and the next write tries again."""
+        if not self._reopen_when_writable:
+            return
+        if not await asyncio.to_thread(_file_writable, self._path):
+            return
+        with contextlib.suppress(sqlite3.Error):
+            await self._db.close()
+        try:
+            self._db = await _connect(self._path)
+        except sqlite3.Error as error:
+            self._latch.failed(error)
+            raise StorageUnavailable(f"cannot reopen the database: {error}") from error
+        self._reopen_when_writable = not _file_writable(self._path)
+        await self._configure(self._db)
+        log.info("the database file can be written again: reopened it")
+
     async def _rollback(self) -> None:
         """Undo an open transaction. SQLite may already have rolled back on its own (for
         example on SQLITE_FULL); a second ROLLBACK would then hide the real error."""
@@ -148,9 +259,8 @@ class SQLiteStorage:
                 await self._db.execute("ROLLBACK")
 
     async def _write(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Cursor:
-        async with self._lock:
-            with self._guard(write=True):
-                return await self._db.execute(sql, params)
+        async with self._writing():
+            return await self._db.execute(sql, params)
 
     async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         async with self._lock:
@@ -162,16 +272,15 @@ class SQLiteStorage:
         return rows[0] if rows else None
 
     async def _transaction(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
-        async with self._lock:
-            with self._guard(write=True):
-                await self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    for sql, params in statements:
-                        await self._db.execute(sql, params)
-                    await self._db.execute("COMMIT")
-                except BaseException:
-                    await self._rollback()
-                    raise
+        async with self._writing():
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, params in statements:
+                    await self._db.execute(sql, params)
+                await self._db.execute("COMMIT")
+            except BaseException:
+                await self._rollback()
+                raise
 
     # fault injection, for tests ---------------------------------------------------------------
 
@@ -180,6 +289,7 @@ class SQLiteStorage:
         a readonly database" (SQLITE_READONLY), as a file turned read-only would. (Tests run
         as root, which ignores file permissions, so chmod cannot do this.)"""
         async with self._lock:
+            self._injected["query_only"] = 1 if read_only else 0
             await self._db.execute(f"PRAGMA query_only = {1 if read_only else 0}")
 
     async def limit_pages(self, extra: int | None) -> None:
@@ -191,6 +301,7 @@ class SQLiteStorage:
             else:
                 rows = list(await self._db.execute_fetchall("PRAGMA page_count"))
                 limit = int(rows[0][0]) + int(extra)
+            self._injected["max_page_count"] = int(limit)
             # PRAGMA takes no parameters; the limit is an int computed here.
             await self._db.execute(f"PRAGMA max_page_count = {int(limit)}")
 
@@ -317,15 +428,14 @@ class SQLiteStorage:
         return int(cursor.lastrowid or 0)
 
     async def take_pending_question(self, pending_id: int, chat_id: int) -> PendingQuestion | None:
-        async with self._lock:
-            with self._guard(write=True):
-                rows = list(
-                    await self._db.execute_fetchall(
-                        "DELETE FROM pending_questions WHERE id = ? AND chat_id = ? "
-                        "RETURNING id, user_id, chat_id, text, best_score, created_at",
-                        (pending_id, chat_id),
-                    )
+        async with self._writing():
+            rows = list(
+                await self._db.execute_fetchall(
+                    "DELETE FROM pending_questions WHERE id = ? AND chat_id = ? "
+                    "RETURNING id, user_id, chat_id, text, best_score, created_at",
+                    (pending_id, chat_id),
                 )
+            )
         if not rows:
             return None
         row = rows[0]
@@ -351,26 +461,25 @@ class SQLiteStorage:
 
     async def purge(self, *, now: datetime | None = None, keep: timedelta = RETENTION) -> int:
         cutoff = _ts((now or datetime.now(UTC)) - keep)
-        async with self._lock:
-            with self._guard(write=True):
-                await self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    total = 0
-                    for table in ("unanswered_questions", "pending_questions", "message_log"):
-                        cursor = await self._db.execute(
-                            f"DELETE FROM {table} WHERE created_at < ?",  # noqa: S608 - fixed names
-                            (cutoff,),
-                        )
-                        total += max(cursor.rowcount, 0)
+        async with self._writing():
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                total = 0
+                for table in ("unanswered_questions", "pending_questions", "message_log"):
                     cursor = await self._db.execute(
-                        "DELETE FROM last_meals WHERE created_at < ?",
-                        (_ts((now or datetime.now(UTC)) - MEAL_RETENTION),),
+                        f"DELETE FROM {table} WHERE created_at < ?",  # noqa: S608 - fixed names
+                        (cutoff,),
                     )
                     total += max(cursor.rowcount, 0)
-                    await self._db.execute("COMMIT")
-                except BaseException:
-                    await self._rollback()
-                    raise
+                cursor = await self._db.execute(
+                    "DELETE FROM last_meals WHERE created_at < ?",
+                    (_ts((now or datetime.now(UTC)) - MEAL_RETENTION),),
+                )
+                total += max(cursor.rowcount, 0)
+                await self._db.execute("COMMIT")
+            except BaseException:
+                await self._rollback()
+                raise
         if total:
             log.info("purged %d rows older than %d days", total, keep.days)
         return total

@@ -2,7 +2,8 @@
 
 Everything Telegram-specific about *how* updates flow is decided here: the Bot API URL
 (Telegram, a self-hosted Bot API server, or the test suite's fake), AIORateLimiter for
-Telegram's outgoing limits (with retries on RetryAfter), per-chat serialisation with
+Telegram's outgoing limits (with retries on RetryAfter) wrapped in retries of calls that
+fail while Telegram is down (bot/telegram/retry.py), per-chat serialisation with
 concurrency across chats, HTML by default, and the order handlers see an update in.
 """
 
@@ -32,7 +33,9 @@ from bot.settings import Settings
 from bot.telegram import handlers, texts
 from bot.telegram.deps import Deps
 from bot.telegram.errors import on_error
+from bot.telegram.retry import RetryingRateLimiter, RetryPolicy
 from bot.telegram.serial import PerChatUpdateProcessor
+from bot.telegram.updates import UpdatesRequest
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +51,26 @@ MAX_CONCURRENT_UPDATES = 256
 RATE_LIMIT_RETRIES = 3
 
 
-def build_application(settings: Settings, deps: Deps, *, polling: bool = True) -> Application:  # type: ignore[type-arg]
+def build_application(
+    settings: Settings, deps: Deps, *, polling: bool = True, retry: RetryPolicy | None = None
+) -> Application:  # type: ignore[type-arg]
+    application = bare_application(settings, polling=polling, retry=retry)
+    deps.install(application.bot_data)
+    add_handlers(application)
+    return application
+
+
+def bare_application(
+    settings: Settings, *, polling: bool = True, retry: RetryPolicy | None = None
+) -> Application:  # type: ignore[type-arg]
+    """The Application without our handlers: transport, limits, retries, concurrency and
+    defaults. The load benchmark's echo bot is built on it too, so the two compare only what
+    the handlers do. `retry`: how outgoing calls are retried while Telegram is down."""
+    limiter = RetryingRateLimiter(rate_limiter(settings.telegram_max_rate), retry)
     builder = (
         ApplicationBuilder()
         .token(settings.token)
-        .rate_limiter(rate_limiter(settings.telegram_max_rate))
+        .rate_limiter(limiter)
         .concurrent_updates(PerChatUpdateProcessor(MAX_CONCURRENT_UPDATES))
         .defaults(
             Defaults(
@@ -65,11 +83,11 @@ def build_application(settings: Settings, deps: Deps, *, polling: bool = True) -
         builder = builder.base_url(settings.telegram_api_base_url)
     if settings.telegram_api_base_file_url:
         builder = builder.base_file_url(settings.telegram_api_base_file_url)
-    if not polling:
-        builder = builder.updater(None)
+    # Polling: an update PTB cannot parse must not block all the others (bot/telegram/updates.py).
+    builder = builder.get_updates_request(UpdatesRequest()) if polling else builder.updater(None)
     application = builder.build()
-    deps.install(application.bot_data)
-    add_handlers(application)
+    # A stop (SIGTERM) ends every retry's wait: the shutdown is not held for minutes.
+    limiter.stop_when(lambda: not application.running)
     return application
 
 

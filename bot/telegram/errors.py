@@ -1,8 +1,9 @@
 """What happens when handling an update fails.
 
 - The user blocked the bot (Forbidden in a private chat): mark them blocked, nothing else.
-- Network trouble (timeouts, connection errors, RetryAfter left over after the rate
-  limiter's retries): log one warning and carry on — the next update will work.
+- Network trouble (timeouts, 5xx, connection errors, RetryAfter) that outlasted the rate
+  limiter's retries (bot/telegram/retry.py: up to 10 minutes, less for short-lived answers
+  or when the bot is stopping): log one warning and carry on — the next update will work.
 - The database refuses writes (read-only, disk full): tell the user their answer could not
   be saved. The storage already logged the outage once; logging every update would flood
   the log during an outage.

@@ -21,7 +21,7 @@ from telegram import (
     Message,
     ReplyParameters,
 )
-from telegram.error import BadRequest
+from telegram.error import BadRequest, NetworkError, RetryAfter
 
 from bot.core.engine import Engine
 from bot.core.reply import Button, Reply, ReplyKind
@@ -154,11 +154,14 @@ async def send_reply(
 
 async def acknowledge(query: CallbackQuery, notice: str | None = None) -> None:
     """Stop the client's spinner, with a short toast if `notice`. A press older than Telegram
-    allows cannot be answered, and that must not stop us replying to it."""
+    allows cannot be answered, nor one while Telegram is down (after the rate limiter's short
+    retries): neither must stop us applying the press and replying to it."""
     try:
         await query.answer(notice)
     except BadRequest as error:
         log.debug("could not answer callback query: %s", error)
+    except (NetworkError, RetryAfter) as error:
+        log.info("could not answer callback query, going on without: %s", error)
 
 
 async def edit_html(

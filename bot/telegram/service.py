@@ -1,7 +1,11 @@
 """Running the bot as a service: start-up, polling or webhook, maintenance, clean shutdown.
 
 Start-up opens and migrates the database, purges old questions, reaches Telegram (retrying
-while the network is down), fills the command menu and starts taking updates. SIGTERM (or
+while the network is down), fills the command menu and starts taking updates. A database that
+refuses writes (read-only, disk full) but is at the current schema does not stop it: the
+refused purge is logged with the outage and left to the next daily purge, questions are
+answered, and saving resumes by itself once the database takes writes again. A database that
+cannot be opened, or needs migrating and refuses writes, exits 1. SIGTERM (or
 SIGINT) stops taking updates, lets the updates in flight finish, closes the database and
 exits 0 — so a deploy or `docker stop` never cuts an answer in half.
 """
@@ -25,7 +29,7 @@ from bot.content.questionnaire import check_questionnaire, load_questionnaire
 from bot.core.engine import Engine
 from bot.core.questionnaire import Engine as CheckEngine
 from bot.settings import Settings, SettingsError, load_settings
-from bot.storage import Storage, StorageError, open_storage
+from bot.storage import Storage, StorageError, StorageUnavailable, open_storage
 from bot.telegram import health
 from bot.telegram.app import ALLOWED_UPDATES, build_application, register_commands, startup_problems
 from bot.telegram.deps import Deps
@@ -70,7 +74,7 @@ class Service:
             return 1
         self.storage = storage
         try:
-            await storage.purge()
+            await self._purge_at_start(storage)
             return await self._run(storage)
         except TelegramError as error:  # e.g. Telegram refused our command menu
             log.error("start-up failed: %s", error)
@@ -80,6 +84,18 @@ class Service:
             with contextlib.suppress(OSError):
                 health.heartbeat_path(self.settings).unlink()
             log.info("stopped")
+
+    async def _purge_at_start(self, storage: Storage) -> None:
+        """Purge old questions, unless the database refuses writes right now: that is an
+        outage (already logged once by the storage), not a reason to stay down, and the daily
+        purge tries again."""
+        try:
+            await storage.purge()
+        except StorageUnavailable:
+            log.warning(
+                "old questions not purged at start-up: the database refuses writes; starting "
+                "anyway, the daily purge will try again"
+            )
 
     async def _run(self, storage: Storage) -> int:
         settings = self.settings
@@ -176,6 +192,8 @@ class Service:
                 if time.monotonic() - last_purge >= PURGE_EVERY:
                     last_purge = time.monotonic()
                     await storage.purge()
+            except StorageUnavailable:  # the outage is logged by the storage, once
+                log.info("daily purge skipped: the database refuses writes")
             except Exception:
                 log.exception("maintenance failed; will try again")
             await asyncio.sleep(health.HEARTBEAT_EVERY)

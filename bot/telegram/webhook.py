@@ -5,6 +5,11 @@ A POST is accepted only with the secret Telegram was given in setWebhook, compar
 constant time; anything else gets 403 and is never parsed, let alone processed. Accepted
 updates go onto the application's queue, exactly like polled ones. `GET /healthz` answers
 200 while the application runs, for load balancers and the container health check.
+
+An update python-telegram-bot cannot parse (a message without `date`, a field of the wrong
+type) is answered 200 and skipped, logged once with its update_id only (bot/telegram/
+updates.py): any other answer makes Telegram deliver it again and again, holding back the
+updates behind it. A body that is not an update at all (not JSON, no update_id) gets 400.
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ import json
 import logging
 
 from aiohttp import web
-from telegram import Update
 from telegram.ext import Application
+
+from bot.telegram.updates import SkipLog, parse_update
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +47,7 @@ class WebhookServer:
         self.app.router.add_post(path, self._receive)
         self.app.router.add_get("/healthz", self._health)
         self._runner: web.AppRunner | None = None
+        self._skips = SkipLog()
 
     async def start(self) -> None:
         self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=30)
@@ -66,13 +73,14 @@ class WebhookServer:
         if not self._application.running:
             return web.Response(status=503, text="stopping")
         try:
-            data = json.loads(await request.read())
-            update = Update.de_json(data, self._application.bot)
-        except (ValueError, TypeError, KeyError, AttributeError) as error:
-            log.warning("webhook request with an invalid update: %s", error)
+            update = parse_update(
+                json.loads(await request.read()), self._application.bot, self._skips
+            )
+        except ValueError as error:  # not JSON, or no update_id: not an update at all
+            log.warning("webhook request that is not an update (%s)", type(error).__name__)
             return web.Response(status=400, text="invalid update")
-        if update is None:
-            return web.Response(status=400, text="invalid update")
+        if update is None:  # Telegram's, but unparsable: confirm it so it is not redelivered
+            return web.Response(text="skipped")
         await self._application.update_queue.put(update)
         return web.Response(text="ok")
 

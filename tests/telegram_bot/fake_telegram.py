@@ -7,8 +7,10 @@ their texts and keyboards, edits), records every call, and plays the users: test
 updates (`send_text`, `press`, …) that the bot receives through getUpdates long polling with
 offsets. Like Telegram it refuses HTML it could not parse, messages over 4096 characters,
 edits that change nothing and callback data over 64 bytes — so a bot bug shows up as a 400,
-not as a pass. Faults (403, 429, 5xx) and held responses can be injected to test error
-handling and shutdown.
+not as a pass. Faults can be injected to test error handling and shutdown: error answers
+(403, 429 with retry_after, 5xx; `fail`), answers slower than the client waits (`stall`),
+connections closed without an answer (`drop`) — each for N calls, optionally in one chat
+only — and held responses (`hold`).
 """
 
 from __future__ import annotations
@@ -64,12 +66,24 @@ class Call:
 
 @dataclass
 class Fault:
+    """The next `times` calls of `method` (in `chat_id` only, if set) fail.
+
+    kind "status": answered with HTTP `status` and `description` (and retry_after);
+    "stall": answered only after `seconds` or once the client hung up, whichever is first —
+    a time-out for the client; the request is carried out anyway when `deliver` (Telegram did
+    it, the answer was lost), else not at all;
+    "drop": the connection is closed without an answer, the request not carried out.
+    """
+
     method: str
     status: int
     description: str
     times: int = 1
     chat_id: int | None = None
     retry_after: int | None = None
+    kind: str = "status"
+    seconds: float = 60.0
+    deliver: bool = False
 
 
 @dataclass
@@ -155,7 +169,20 @@ class FakeTelegram:
                 hold.arrived.set()
                 await hold.release.wait()
         fault = self._fault_for(method, params)
-        if fault is not None:
+        if fault is not None and fault.kind == "drop":
+            call.ok = False
+            await self._notify()
+            assert request.transport is not None
+            request.transport.close()  # the client sees the server disconnect, no answer
+            return web.Response(status=499)  # never reaches anyone
+        if fault is not None and fault.kind == "stall":
+            call.ok = False  # until it is carried out, if ever
+            await _until_gone(request, fault.seconds)
+            if not fault.deliver:
+                await self._notify()
+                return _error(fault.status, fault.description)  # too late: nobody listens
+            call.ok = True
+        elif fault is not None:
             call.ok = False
             await self._notify()
             parameters = {"retry_after": fault.retry_after} if fault.retry_after else None
@@ -598,6 +625,36 @@ class FakeTelegram:
         self.faults.append(fault)
         return fault
 
+    def stall(
+        self,
+        method: str,
+        *,
+        times: int = 1,
+        chat_id: int | None = None,
+        seconds: float = 60.0,
+        deliver: bool = False,
+    ) -> Fault:
+        """The next `times` answers to `method` come after `seconds` or never (once the client
+        gave up waiting): a time-out. With `deliver` the request is still carried out — the
+        message is sent, only the answer is lost — as can happen on Telegram."""
+        fault = Fault(
+            method, 504, "Gateway Timeout", times, chat_id, kind="stall", seconds=seconds,
+            deliver=deliver,
+        )  # fmt: skip
+        self.faults.append(fault)
+        return fault
+
+    def drop(self, method: str, *, times: int = 1, chat_id: int | None = None) -> Fault:
+        """The next `times` calls of `method` get their connection closed, unanswered."""
+        fault = Fault(method, 0, "connection dropped", times, chat_id, kind="drop")
+        self.faults.append(fault)
+        return fault
+
+    def heal(self) -> None:
+        """Telegram is back: every fault not yet used up is cancelled."""
+        for fault in self.faults:
+            fault.times = 0
+
 
 class _ApiError(Exception):
     def __init__(self, status: int, description: str) -> None:
@@ -611,6 +668,16 @@ def _error(status: int, description: str, parameters: dict | None = None) -> web
     if parameters:
         body["parameters"] = parameters
     return web.json_response(body, status=status)
+
+
+async def _until_gone(request: web.Request, seconds: float) -> None:
+    """Wait `seconds`, or less if the client closes the connection first."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        transport = request.transport
+        if transport is None or transport.is_closing():
+            return
+        await asyncio.sleep(0.05)
 
 
 def _public(message: dict[str, Any]) -> dict[str, Any]:

@@ -75,8 +75,8 @@ async def test_malformed_updates_do_not_crash_the_bot(bot: RunningBot, engine: E
     await fake.enqueue({"edited_channel_post": {**post, "edit_date": int(time.time())}})
 
     # Unknown to PTB. (A *known* key holding a broken object, e.g. a message without "date",
-    # is not tested: PTB 22.8 then fails to parse the whole getUpdates batch and retries it
-    # forever. Telegram never sends that; it would need a workaround in PTB's Updater.)
+    # would make PTB 22.8 fail on the whole getUpdates batch forever; test_tg_bad_updates.py
+    # shows bot/telegram/updates.py skipping it instead.)
     last = await fake.enqueue({"future_update_kind": {"id": 1, "whatever": ["x"]}})
     await fake.wait_confirmed(last, patience=60)
 

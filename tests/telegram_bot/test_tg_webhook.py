@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -117,3 +118,26 @@ async def _health(bot: RunningBot) -> str | None:
     import asyncio
 
     return await asyncio.to_thread(health.check, bot.service.settings)
+
+
+async def test_an_unparsable_update_is_confirmed_and_skipped(
+    hooked: RunningBot, engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A message without `date` cannot be parsed by python-telegram-bot. Anything but a 2xx
+    would make Telegram deliver it again and again, holding back the updates behind it: it is
+    answered 200, logged once by its update_id (not its content) and not processed."""
+    caplog.set_level(logging.INFO)
+    fake = hooked.fake
+    broken = update(fake, 30, 3010, "my private words 7741")
+    del broken["message"]["date"]
+    assert await post(hooked, broken, SECRET) == 200
+    assert await post(hooked, broken, SECRET) == 200  # delivered again: still logged once
+    assert await post(hooked, update(fake, 31, 3011, QUESTION), SECRET) == 200
+    [reply] = await fake.wait_sent(3011, 1)
+    assert reply["html"] == engine.ask(QUESTION).text
+    assert fake.sent(3010) == []
+    skipped = [r for r in caplog.records if r.name == "bot.telegram.updates"]
+    assert [(r.levelno, r.getMessage()) for r in skipped] == [
+        (logging.WARNING, "update 30 skipped: python-telegram-bot cannot parse it (KeyError)")
+    ]
+    assert not any("my private words" in r.getMessage() for r in caplog.records)
