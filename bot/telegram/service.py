@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
@@ -35,7 +36,9 @@ from bot.telegram.app import ALLOWED_UPDATES, build_application, register_comman
 from bot.telegram.deps import Deps
 from bot.telegram.errors import on_polling_error
 from bot.telegram.redact import setup_logging
-from bot.telegram.webhook import WebhookServer
+
+if TYPE_CHECKING:
+    from bot.telegram.webhook import WebhookServer
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +130,9 @@ class Service:
                     "starting to poll",
                 )
             else:
+                # Imported here: aiohttp costs ~8 MB that a polling bot never needs.
+                from bot.telegram.webhook import WebhookServer
+
                 assert settings.webhook_url and settings.webhook_secret  # noqa: S101 - validated
                 secret = settings.webhook_secret.get_secret_value()
                 server = WebhookServer(
