@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -131,3 +134,25 @@ def test_english_stemmer_falls_back_to_the_package(monkeypatch: pytest.MonkeyPat
     stemmer = text.english_stemmer()
     assert type(stemmer).__module__ == "snowballstemmer.english_stemmer"
     assert stemmer.stemWord("cramping") == "cramp"
+
+
+def test_a_tie_between_equally_close_words_goes_the_same_way_in_every_process() -> None:
+    """Windows are separate processes with their own hash seed: a correction must not depend
+    on set order, or Telegram and the console would answer the same typo differently."""
+    code = (
+        "from bot.core.text import Speller, WordList\n"
+        "s = Speller(['book', 'food', 'good', 'hood', 'mood', 'wood', 'blood'], WordList.of([]))\n"
+        "print(s.correct('bood'), s.correct('ood'), s.correct('gook'))\n"
+    )
+    answers = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in range(8)
+    }
+    assert len(answers) == 1, answers
+    assert answers.pop().split()[0] in {"book", "food", "good", "hood", "mood", "wood", "blood"}

@@ -195,7 +195,9 @@ class Speller:
         self.vocabulary = frozenset(vocabulary)
         self._known = english_words() if known is None else known
         self._by_length: dict[int, list[str]] = {}
-        for word in self.vocabulary:
+        # Sorted, so a tie between equally close words goes the same way in every process
+        # (set order changes with the hash seed): every window gives the same reply.
+        for word in sorted(self.vocabulary):
             if word.isalpha():
                 self._by_length.setdefault(len(word), []).append(word)
         self.correct = lru_cache(maxsize=CACHED_WORDS)(self._correct)
