@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from botharness import RunningBot
 from fake_telegram import FakeTelegram
 
 from bot.core.questionnaire import Engine as CheckEngine
@@ -159,3 +160,17 @@ async def answer_all(person: Person, mirror: Mirror, message_id: int, profile: d
             expected = mirror.reply()
             assert shown["html"] == expected.text
             assert labels(shown) == [b.label for b in expected.buttons]
+
+
+def stored(bot: RunningBot, user_id: int) -> tuple[State, int | None]:
+    """The check's state and message id as SQLite holds them right now."""
+    [(raw, message_id)] = bot.rows(
+        "SELECT state, message_id FROM check_sessions WHERE user_id = ?", (user_id,)
+    )
+    state = State.from_json(raw)
+    assert state is not None
+    return state, message_id
+
+
+def answered(state: State) -> list[tuple[str, tuple[str, ...]]]:
+    return [(a.q, a.o) for a in state.answers]

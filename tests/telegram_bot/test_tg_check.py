@@ -11,11 +11,11 @@ import time
 
 import pytest
 from botharness import RunningBot
-from checkharness import PROFILE, Mirror, Person, answer_all, keyboard, labels
+from checkharness import PROFILE, Mirror, Person, answer_all, answered, keyboard, labels, stored
 
 from bot.core.engine import Engine
 from bot.core.questionnaire import Engine as CheckEngine
-from bot.core.questionnaire import State, Status
+from bot.core.questionnaire import Status
 from bot.core.reply import ReplyKind
 from bot.telegram import texts
 from bot.telegram.check import LAST_SUMMARY
@@ -43,20 +43,6 @@ async def moved_to(bot: RunningBot, user_id: int, message_id: int) -> None:
     await bot.fake.wait_for(
         lambda: stored(bot, user_id)[1] == message_id, f"check message {message_id} stored"
     )
-
-
-def stored(bot: RunningBot, user_id: int) -> tuple[State, int | None]:
-    """The check's state and message id as SQLite holds them right now."""
-    [(raw, message_id)] = bot.rows(
-        "SELECT state, message_id FROM check_sessions WHERE user_id = ?", (user_id,)
-    )
-    state = State.from_json(raw)
-    assert state is not None
-    return state, message_id
-
-
-def answered(state: State) -> list[tuple[str, tuple[str, ...]]]:
-    return [(a.q, a.o) for a in state.answers]
 
 
 async def start(

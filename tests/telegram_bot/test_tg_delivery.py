@@ -23,12 +23,11 @@ from collections.abc import Callable
 
 import pytest
 from botharness import RunningBot
-from checkharness import Mirror, Person, data_of, labels
+from checkharness import Mirror, Person, answered, data_of, labels, stored
 from fake_telegram import FakeTelegram
 
 from bot.core.engine import Engine
 from bot.core.questionnaire import Engine as CheckEngine
-from bot.core.questionnaire import State
 from bot.telegram import texts
 from bot.telegram.app import RATE_LIMIT_RETRIES
 
@@ -141,19 +140,6 @@ async def test_every_question_gets_its_one_reply_whatever_send_message_fails_wit
     counts = [re.findall(r"(\d+) retried, (\d+) delivered", line)[0] for line in ended]
     assert all(retried == delivered for retried, delivered in counts)
     assert sum(int(retried) for retried, _ in counts) == len(FAULTS)
-
-
-def stored(bot: RunningBot, user_id: int) -> tuple[State, int | None]:
-    [(raw, message_id)] = bot.rows(
-        "SELECT state, message_id FROM check_sessions WHERE user_id = ?", (user_id,)
-    )
-    state = State.from_json(raw)
-    assert state is not None
-    return state, message_id
-
-
-def answered(state: State) -> list[tuple[str, tuple[str, ...]]]:
-    return [(a.q, a.o) for a in state.answers]
 
 
 def _timeout_done(fake: FakeTelegram, method: str, chat_id: int) -> int:
