@@ -184,16 +184,10 @@ class SQLiteStorage:
                 continue
             log.info("applying migration %d: %s", migration.version, migration.description)
             try:
-                await self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    for statement in migration.statements:
-                        await self._db.execute(statement)
-                    # PRAGMA takes no parameters; the version is an int from our own code.
-                    await self._db.execute(f"PRAGMA user_version = {int(migration.version)}")
-                    await self._db.execute("COMMIT")
-                except BaseException:
-                    await self._rollback()
-                    raise
+                statements = [(statement, ()) for statement in migration.statements]
+                # PRAGMA takes no parameters; the version is an int from our own code.
+                statements.append((f"PRAGMA user_version = {int(migration.version)}", ()))
+                await self._atomically(statements)
             except sqlite3.Error as error:
                 if not is_outage(error):
                     raise
@@ -273,14 +267,18 @@ class SQLiteStorage:
 
     async def _transaction(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
         async with self._writing():
-            await self._db.execute("BEGIN IMMEDIATE")
-            try:
-                for sql, params in statements:
-                    await self._db.execute(sql, params)
-                await self._db.execute("COMMIT")
-            except BaseException:
-                await self._rollback()
-                raise
+            await self._atomically(statements)
+
+    async def _atomically(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        """All of `statements` or none (the caller holds the lock, or is still opening)."""
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for sql, params in statements:
+                await self._db.execute(sql, params)
+            await self._db.execute("COMMIT")
+        except BaseException:
+            await self._rollback()
+            raise
 
     # fault injection, for tests ---------------------------------------------------------------
 

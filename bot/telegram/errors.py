@@ -19,12 +19,13 @@ import logging
 
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.storage import StorageUnavailable
 from bot.telegram import texts
 from bot.telegram.deps import deps
+from bot.telegram.retry import is_transient
 from bot.telegram.send import send_html
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             log.info("update %s: user %s has blocked the bot", update_id, user.id)
         else:
             log.info("update %s: not allowed to write to chat: %s", update_id, error)
-    elif isinstance(error, RetryAfter | NetworkError) and not isinstance(error, BadRequest):
+    elif is_transient(error):
         log.warning("update %s: network error: %s", update_id, error)
     elif isinstance(error, StorageUnavailable):
         log.debug("update %s: not saved, the database refuses writes: %s", update_id, error)
