@@ -109,13 +109,21 @@ def test_emergencies_win_over_everything(engine: Engine, text: str) -> None:
     reply = engine.ask(text)
     assert reply.kind is ReplyKind.urgent
     assert reply.intent == "urgent_help"
-    assert reply.text.startswith(engine.content.intents["urgent_help"].answer.strip()[:40])
+    assert reply.details is not None
+    lead = engine.urgent.situation(reply.details["situations"][0])
+    assert lead is not None
+    titles = [engine.content.sources[s].title for s in lead.sources]
+    assert reply.text == engine.urgent.render(lead, titles)
 
 
-def test_urgent_reply_offers_the_other_question(engine: Engine) -> None:
+def test_urgent_reply_offers_the_other_emergency_and_question(engine: Engine) -> None:
     reply = engine.ask("does magnesium help cramps? also my chest hurts and i cant breathe")
     assert reply.kind is ReplyKind.urgent
-    assert [b.action for b in reply.buttons] == ["i:remedy_magnesium"]
+    assert reply.details == {"situations": ["breathing", "chest_pain"]}
+    assert [b.action for b in reply.buttons] == ["u:chest_pain", "i:remedy_magnesium"]
+    other = engine.act("u:chest_pain")
+    assert other is not None and other.kind is ReplyKind.urgent
+    assert other.details == {"situations": ["chest_pain"]}
 
 
 def test_negated_emergency_words_do_not_fire(engine: Engine) -> None:

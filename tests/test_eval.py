@@ -26,7 +26,7 @@ def test_eval_file_is_large_and_varied(rows, engine: Engine) -> None:  # type: i
     assert len(rows) >= 400
     assert counts[None] >= 60
     assert counts["urgent_help"] >= 20
-    known = set(engine.content.intents)
+    known = set(engine.content.intents) | {"urgent_help"}  # answered by the safety layer
     assert {r.intent for r in rows if r.intent} <= known
     assert {r.food for r in rows if r.food} <= set(engine.content.foods)
 

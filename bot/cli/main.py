@@ -40,6 +40,12 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("file", type=Path)
     evaluate.add_argument("--no-baselines", action="store_true")
     evaluate.add_argument("--tune", action="store_true", help="search thresholds on the file")
+    evaluate.add_argument(
+        "--split",
+        choices=["dev", "holdout", "all"],
+        default="dev",
+        help="for an emergency file: which half to run (the holdout half only to report)",
+    )
     commands.add_parser("serve", help="run the Telegram bot")
     commands.add_parser("run", help="serve when TELEGRAM_BOT_TOKEN is set, else chat")
 
@@ -63,7 +69,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "eval":
         from bot.cli.evaluate import evaluate_file
+        from bot.cli.safety_eval import evaluate_safety, is_safety_file
 
+        if is_safety_file(args.file):
+            return evaluate_safety(engine, args.file, args.split)
         return evaluate_file(engine, args.file, baselines=not args.no_baselines, tune=args.tune)
     from bot.cli.chat import chat
 

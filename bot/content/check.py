@@ -11,13 +11,14 @@ from bot.content.models import Category, Problem
 if TYPE_CHECKING:
     from bot.content.models import Food, Intent, Source
 
-# The ids fixed by spec/intents.md: content may add more, never fewer.
+# The ids fixed by spec/intents.md: content may add more, never fewer. urgent_help is not an
+# intent with phrasings: only the safety layer (content/urgent.yaml) answers with it.
 REQUIRED_INTENTS = frozenset(
     """b12_role b12_and_cramps b12_supplement_for_cramps deficiency_symptoms deficiency_testing
     food_sources vegan_vegetarian risk_groups daily_needs supplement_safety period_cramps
     causes_overview cause_dehydration cause_electrolytes cause_overuse cause_nerve_compression
     cause_medical_conditions cause_medications remedy_magnesium remedy_potassium remedy_hydration
-    remedy_stretching remedies_compare night_cramps see_a_doctor urgent_help start_check
+    remedy_stretching remedies_compare night_cramps see_a_doctor start_check
     food_lookup greeting help thanks goodbye about""".split()
 )
 REQUIRED_FOODS = frozenset(

@@ -46,11 +46,6 @@ class Intent(BaseModel):
     answer: str = Field(min_length=1, description="Telegram HTML")
     sources: list[str] = []
     related: list[str] = []
-    triggers: list[list[str]] = Field(
-        default=[],
-        description="safety patterns: each trigger is a list of word groups ('a|b|c'), all of "
-        "which must appear close together in the normalised message",
-    )
 
 
 class FoodKind(StrEnum):

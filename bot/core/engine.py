@@ -1,7 +1,8 @@
 """The answer engine: one message in, one Reply out — the same for every window.
 
-Order matters and is the product's safety policy: bad input is answered first,
-then the emergency layer (it wins over everything), then matching — where the
+Order matters and is the product's safety policy: the emergency layer reads every
+message first, on the raw text (it wins over everything, and only it decides that a
+message is urgent), then bad input is answered, then matching — where the
 out-of-scope phrasings and the social intents (hi, thanks, ok, bye) compete with
 the medical answers, so "ok" never gets a medical reply and "bitcoin?" never a
 wrong one. Pure: no I/O after `Engine.load`.
@@ -26,18 +27,21 @@ from bot.content import (
 from bot.content.food_lists import FoodLists, check_food_lists, load_food_lists
 from bot.content.intake import Intake, check_intake, load_intake
 from bot.content.labs import Labs, check_labs, load_labs
+from bot.content.refs import ToolContentError
+from bot.content.urgent import Urgent, load_urgent
 from bot.core import foodlist, intake, labs
 from bot.core.match import Matcher, Params, Scored
 from bot.core.normalise import Normaliser, visible
 from bot.core.reply import Button, Reply, ReplyKind
-from bot.core.urgent import Triggers
+from bot.core.safety import Safety, Verdict
 
-URGENT = "urgent_help"
+URGENT = "urgent_help"  # the intent id of every urgent reply; no phrasing scores for it
+URGENT_ACTION = "u:"  # a button to another emergency's reply: "u:<situation id>"
 FOOD_LOOKUP = "food_lookup"
 START_CHECK = "start_check"
 MAX_CHARS = 4096  # Telegram's own limit on a message; anything longer is not a chat message
 REQUIRED_MESSAGES = (
-    "source_line fallback fallback_suggest none_of_these empty emoji_only too_long urgent_also "
+    "source_line fallback fallback_suggest none_of_these empty emoji_only too_long "
     "food_natural food_fortified food_unreliable food_alternative food_button"
 ).split()
 
@@ -76,9 +80,12 @@ class Engine:
         thresholds: Thresholds | None = None,
         params: Params | None = None,
         tools: Tools | None = None,
+        urgent: Urgent | None = None,
     ) -> None:
         self.content = content
         self.tools = tools
+        self.urgent = urgent or load_urgent(content.directory)
+        self.safety = Safety(self.urgent)
         self._titles = {s.id: s.title for s in content.sources.values()}
         self.thresholds = thresholds or Thresholds()
         self.normalise = Normaliser(content.synonyms)
@@ -93,8 +100,6 @@ class Engine:
             params,
             aliases={k: self.normalise(v) for k, v in content.synonyms.spellings.items()},
         )
-        urgent = content.intents.get(URGENT)
-        self._triggers = Triggers(urgent.triggers if urgent else [], self.normalise)
 
     @classmethod
     def load(cls, directory: Path, thresholds: Thresholds | None = None) -> Engine:
@@ -108,28 +113,30 @@ class Engine:
                     for k in missing
                 ]
             )
-        return cls(content, thresholds, tools=Tools.load(directory))
+        try:
+            urgent = load_urgent(directory)
+        except ToolContentError as error:
+            raise ContentError(error.problems) from error
+        return cls(content, thresholds, tools=Tools.load(directory), urgent=urgent)
 
     # -- windows call these ------------------------------------------------------------
 
     def ask(self, text: str, life_stage: str | None = None) -> Reply:
         """The reply to one message; `life_stage` is the user's stored one, for intake sums."""
+        verdict = self.safety.check(text)
         if not visible(text).strip():
             return Reply(self.message("empty"), ReplyKind.invalid)
-        if len(text) > MAX_CHARS:
+        if len(text) > MAX_CHARS and not verdict.alarms:
             return Reply(self.message("too_long", length=f"{len(text):,}"), ReplyKind.invalid)
-        normalised = self.normalise(text)
-        if not normalised:
+        normalised = self.normalise(text[: MAX_CHARS * 2])
+        if not normalised and not verdict.alarms:
             return Reply(self.message("emoji_only"), ReplyKind.invalid)
-        words = self.matcher.words(normalised)
-        analysis = self.matcher.analyse(normalised, words)
+        analysis = self.matcher.analyse(normalised)
         ranked = self.matcher.rank(analysis)
-        if self._triggers.fires(words):
-            return self._urgent(ranked)
-        tool = self._tool(text, normalised, life_stage)
-        if tool is not None:
-            return tool
-        return self._decide(ranked, analysis.foods)
+        if verdict.alarms:
+            return self._urgent(verdict, ranked)
+        reply = self._tool(text, normalised, life_stage) or self._decide(ranked, analysis.foods)
+        return self._with_mention(reply, verdict)
 
     def _tool(self, text: str, normalised: str, life_stage: str | None) -> Reply | None:
         """A lab value, a meal or a ranking request gets its tool's reply instead of an FAQ."""
@@ -172,6 +179,8 @@ class Engine:
     def act(self, action: str) -> Reply | None:
         """The reply to a button; None for an action this content does not know."""
         kind, _, ident = action.partition(":")
+        if kind == URGENT_ACTION[0] and self.urgent.situation(ident) is not None:
+            return self._urgent(Verdict((ident,)), [])
         if kind == "i" and ident in self.content.intents:
             return self.answer_intent(ident, 100.0)
         if kind == "f" and ident in self.content.foods:
@@ -201,8 +210,6 @@ class Engine:
         if not ranked or ranked[0].score < t.answer:
             return self._fallback(ranked)
         top = ranked[0]
-        if top.intent == URGENT:
-            return self._urgent(ranked)
         if self.content.intents[top.intent].category is Category.out_of_scope:
             return self._out_of_scope(top)
         outside = next((s for s in ranked if self._is_outside(s.intent)), None)
@@ -218,12 +225,10 @@ class Engine:
 
     def answer_intent(self, intent_id: str, score: float) -> Reply:
         intent = self.content.intents[intent_id]
-        kind = {
-            URGENT: ReplyKind.urgent,
-            START_CHECK: ReplyKind.start_check,
-        }.get(
-            intent_id, ReplyKind.social if intent.category is Category.social else ReplyKind.answer
-        )
+        if intent_id == START_CHECK:
+            kind = ReplyKind.start_check
+        else:
+            kind = ReplyKind.social if intent.category is Category.social else ReplyKind.answer
         return Reply(
             text=self._with_sources(intent.answer.strip(), intent.sources),
             kind=kind,
@@ -254,20 +259,39 @@ class Engine:
             buttons=tuple(buttons),
         )
 
-    def _urgent(self, ranked: list[Scored]) -> Reply:
-        reply = self.answer_intent(URGENT, ranked[0].score if ranked else 100.0)
-        others = [s for s in ranked if s.intent != URGENT and s.score >= self.thresholds.answer]
-        if not others:
-            return reply
-        other = self.content.intents[others[0].intent]
-        text = f"{reply.text}\n\n{self.message('urgent_also')}"
+    def _urgent(self, verdict: Verdict, ranked: list[Scored]) -> Reply:
+        """The most urgent situation's own reply; a button to each other one that matched,
+        and one to the other thing the message asked, for when they are safe."""
+        situations = [s for s in map(self.urgent.situation, verdict.alarms) if s is not None]
+        lead, others = situations[0], situations[1:]
+        text = self.urgent.render(lead, [self._titles.get(s, s) for s in lead.sources])
+        label = self.urgent.lines.also
+        buttons = [Button(label.format(title=s.title), f"{URGENT_ACTION}{s.id}") for s in others]
+        asked = next(
+            (
+                s
+                for s in ranked
+                if s.score >= self.thresholds.answer
+                and self.content.intents[s.intent].category is Category.medical
+            ),
+            None,
+        )
+        if asked is not None:
+            buttons.append(Button(self.content.intents[asked.intent].button, f"i:{asked.intent}"))
         return Reply(
             text=text,
             kind=ReplyKind.urgent,
             intent=URGENT,
-            score=reply.score,
-            buttons=(Button(other.button, f"i:{other.id}"),),
+            score=100.0,
+            buttons=tuple(buttons),
+            details={"situations": list(verdict.alarms)},
         )
+
+    def _with_mention(self, reply: Reply, verdict: Verdict) -> Reply:
+        """A question about an emergency gets its answer and one safety line, not the alarm."""
+        if not verdict.mentions or reply.kind is ReplyKind.invalid:
+            return reply
+        return replace(reply, text=f"{reply.text}\n\n{self.urgent.lines.mention}")
 
     def _is_outside(self, intent_id: str) -> bool:
         return self.content.intents[intent_id].category is Category.out_of_scope
@@ -286,7 +310,6 @@ class Engine:
             s.intent
             for s in ranked[:3]
             if s.score >= self.thresholds.suggest
-            and s.intent != URGENT
             and self.content.intents[s.intent].category is not Category.out_of_scope
         )
         if not suggestions:

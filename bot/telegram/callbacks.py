@@ -4,7 +4,8 @@ Telegram clients send back whatever callback data they like, so a press is parse
 a closed set of shapes and everything else is "malformed". Data stays far below Telegram's
 64-byte limit:
 
-- `i:<intent id>` / `f:<food id>` — the engine's own actions, resolved by `Engine.act`;
+- `i:<intent id>` / `f:<food id>` / `u:<emergency id>` — the engine's own actions, resolved
+  by `Engine.act`;
 - `lab:<test>:<value>:<unit>` / `fg:<group slug>` — the personal tools' actions, also
   resolved by `Engine.act` (a unit for a lab value; a food group);
 - `ls:<life stage>` — a life stage for the day's-B12 count, stored for the user;
@@ -23,7 +24,7 @@ NONE_ACTION = "none"  # the engine's action for "None of these"
 STAGE_PREFIX = "ls"  # a life-stage button; `Press.data` is the stage id alone
 
 _ENGINE = re.compile(
-    r"^(?:(?:[if]|fg):[a-z0-9_]{1,40}|lab:[a-z0-9_]{1,20}:[0-9.e+-]{1,16}:[a-z0-9_]{1,12})$"
+    r"^(?:(?:[ifu]|fg):[a-z0-9_]{1,40}|lab:[a-z0-9_]{1,20}:[0-9.e+-]{1,16}:[a-z0-9_]{1,12})$"
 )
 _STAGE = re.compile(r"^ls:([a-z0-9_]{1,37})$")
 _PENDING = re.compile(r"^n:([1-9][0-9]{0,17})$")

@@ -1,0 +1,229 @@
+"""Deciding whether a message describes an emergency happening now, and which.
+
+A concept found in the message counts ("is alive") only when nothing around it says
+otherwise:
+- negated: a negation before it in the same segment, within reach and not past a
+  pronoun ("no pain in my chest, only my calves" negates chest pain, not the calves;
+  "didn't sleep my chest hurts" negates nothing), or "fine" just after it;
+- past: the sentence is about long ago ("years ago", "ruled out") and nothing brings
+  it back to now ("…and now my calf is swollen again" is alive);
+- a past event: an event's name just after "had a", "history of";
+- asked about: the sentence asks about an emergency ("what are the signs of a stroke")
+  — event names never count there, symptoms only when the sentence also describes
+  someone's own ("…i have chest pain").
+A situation matches when one of its rules finds all its concepts alive close together
+in one sentence (or anywhere, for `scope: message`) with none of its `unless` there.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.content.urgent import Rule, Situation, Urgent
+from bot.core.safety.terms import UNITS, Hit, Terms, minutes, term_stems
+from bot.core.safety.words import Reader, Word
+
+log = logging.getLogger(__name__)
+_WORD = re.compile(r"[^\W_]+")
+_MARKER_KINDS = (
+    "negation negation_after not_negation past past_event recent about personal"
+).split()
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    alarms: tuple[str, ...] = ()  # situation ids happening now, the most urgent first
+    mentions: tuple[str, ...] = ()  # situations asked about, not described: a safety line
+
+
+class Safety:
+    """The safety layer. Pure and cheap: one message in, a Verdict out; it never raises."""
+
+    def __init__(self, urgent: Urgent) -> None:
+        self.urgent = urgent
+        m = urgent.markers
+        named: dict[str, tuple[str, ...]] = dict(urgent.lexicon)
+        for kind in _MARKER_KINDS:
+            named[f"~{kind}"] = getattr(m, kind)
+        # Typos are corrected towards what can raise an alarm or change its meaning, never
+        # towards a word that only cancels one ("snory" must not become "story").
+        ruled = {n for s in urgent.situations for r in s.rules for n in r.all}
+        vocabulary = {
+            w
+            for name, terms in named.items()
+            if name in ruled or name.startswith("~")
+            for t in terms
+            for w in _WORD.findall(t.casefold())
+            if not w.isdigit()
+        }
+        vocabulary |= set(m.negation_stops) | set(m.interjection_next) | set(m.negation_after_via)
+        vocabulary |= {w for v in urgent.spellings.values() for w in v.split()}
+        self._reader = Reader(vocabulary, m.breaks, m.joins, spellings=urgent.spellings)
+        self._terms = Terms(named)
+        self._stops = frozenset(s for w in m.negation_stops for s in term_stems(w))
+        self._interjection = frozenset(s for w in m.interjection_next for s in term_stems(w))
+        self._via = frozenset(s for w in m.negation_after_via for s in term_stems(w))
+        self._no = term_stems("no")[0]
+        self._events = frozenset(urgent.events)
+        self._history = frozenset(urgent.history)
+        self._situations = sorted(urgent.situations, key=lambda s: s.rank)
+        self._durations = [(d.concept, d.min_minutes) for d in urgent.durations]
+
+    def check(self, text: str) -> Verdict:
+        try:
+            return self._check(text)
+        except Exception:  # a bug here must never cost the reply; tests fuzz this path
+            log.exception("safety layer failed on a message of %d characters", len(text))
+            return Verdict()
+
+    def _check(self, text: str) -> Verdict:
+        words = self._reader.read(text)
+        if not words:
+            return Verdict()
+        hits = self._terms.find(words) + self._duration_hits(words)
+        concepts = [h for h in hits if not h.name.startswith("~")]
+        if not concepts:
+            return Verdict()
+        markers: dict[str, list[Hit]] = defaultdict(list)
+        for h in _uncovered([h for h in hits if h.name.startswith("~")], hits):
+            markers[h.name[1:]].append(h)
+        negations = self._negations(words, markers)
+        alive: list[Hit] = []
+        asked: list[Hit] = []
+        for h in concepts:
+            if self._negated(h, words, negations, markers) or self._past(h, markers):
+                continue
+            (asked if self._asked(h, markers) else alive).append(h)
+        alarms = tuple(s.id for s in self._situations if self._matches(s, alive))
+        if not asked:
+            return Verdict(alarms)
+        mentions = tuple(
+            s.id for s in self._situations if s.id not in alarms and self._matches(s, alive + asked)
+        )
+        return Verdict(alarms, mentions)
+
+    # -- context -------------------------------------------------------------------------
+
+    def _negations(self, words: Sequence[Word], markers: dict[str, list[Hit]]) -> list[Hit]:
+        """Negations that are not an interjection ("no my chest is killing me")."""
+        found = []
+        for n in markers["negation"]:
+            if (
+                n.end - n.start == 1
+                and words[n.start].stem == self._no
+                and n.end < len(words)
+                and words[n.end].segment == n.segment
+                and words[n.end].stem in self._interjection
+            ):
+                continue
+            found.append(n)
+        return found
+
+    def _negated(
+        self,
+        hit: Hit,
+        words: Sequence[Word],
+        negations: list[Hit],
+        markers: dict[str, list[Hit]],
+    ) -> bool:
+        reach = self.urgent.markers.negation_reach
+        for n in negations:
+            if n.segment != hit.segment or n.end > hit.start or hit.start - n.end >= reach:
+                continue
+            if not any(words[k].stem in self._stops for k in range(n.end, hit.start)):
+                return True
+        return any(
+            m.segment == hit.segment
+            and hit.end <= m.start <= hit.end + 2
+            and all(words[k].stem in self._via for k in range(hit.end, m.start))
+            for m in markers["negation_after"]
+        )
+
+    def _past(self, hit: Hit, markers: dict[str, list[Hit]]) -> bool:
+        """In the past: the time marker that governs it says so. That is the nearest one
+        before it in its sentence, else the nearest after it: "had a DVT years ago, now my
+        calf is swollen" — the calf is governed by "now"."""
+        if hit.name in self._history:
+            return False
+        recent = markers["recent"]
+        if hit.name in self._events and any(
+            p.segment == hit.segment and 0 <= hit.start - p.end <= 2 for p in markers["past_event"]
+        ):
+            return not any(r.segment == hit.segment for r in recent)
+        times = [(p.start, True) for p in markers["past"] if p.sentence == hit.sentence]
+        if not times:
+            return False
+        times += [(r.start, False) for r in recent if r.sentence == hit.sentence]
+        before = [t for t in times if t[0] < hit.start]
+        if before:
+            return max(before)[1]
+        return min(times)[1]
+
+    def _asked(self, hit: Hit, markers: dict[str, list[Hit]]) -> bool:
+        if not any(a.sentence == hit.sentence for a in markers["about"]):
+            return False
+        if hit.name in self._events:
+            return True
+        return not any(p.sentence == hit.sentence for p in markers["personal"])
+
+    # -- rules ---------------------------------------------------------------------------
+
+    def _matches(self, situation: Situation, alive: list[Hit]) -> bool:
+        by_name: dict[str, list[Hit]] = defaultdict(list)
+        for h in alive:
+            by_name[h.name].append(h)
+        whole = situation.scope == "message"
+        for rule in situation.rules:
+            names = situation.unless + rule.unless
+            cancels = [h for name in names for h in by_name.get(name, ())]
+            for anchor in self._anchors(rule, by_name, whole):
+                if not any(whole or c.sentence == anchor.sentence for c in cancels):
+                    return True
+        return False
+
+    @staticmethod
+    def _anchors(rule: Rule, by_name: dict[str, list[Hit]], whole: bool) -> list[Hit]:
+        """Hits of the rule's first concept that every other concept is close to."""
+        found = []
+        for anchor in by_name.get(rule.all[0], ()):
+            if all(
+                any(
+                    (whole or h.sentence == anchor.sentence)
+                    and (whole or abs(h.start - anchor.start) <= rule.within)
+                    for h in by_name.get(name, ())
+                )
+                for name in rule.all[1:]
+            ):
+                found.append(anchor)
+        return found
+
+    def _duration_hits(self, words: Sequence[Word]) -> list[Hit]:
+        if not self._durations:
+            return []
+        hits = []
+        for i, w in enumerate(words):
+            value = minutes(words, i, UNITS)
+            if value is None:
+                continue
+            for name, least in self._durations:
+                if value >= least:
+                    hits.append(Hit(name, i, i + 2, w.sentence, w.segment))
+        return hits
+
+
+def _uncovered(markers: list[Hit], hits: list[Hit]) -> list[Hit]:
+    """Markers that are not part of a longer term: "not" in "not breathing" or "not sure",
+    "once" in "all at once", "still" in "still fine" are that term, not a marker of their own."""
+    longer = [h for h in hits if h.end - h.start > 1]
+    return [
+        m
+        for m in markers
+        if not any(
+            c.start <= m.start < c.end and c.end - c.start > m.end - m.start and c.name != m.name
+            for c in longer
+        )
+    ]

@@ -1,0 +1,148 @@
+"""Raw text → the words the safety layer reads, each placed in its clause.
+
+The layer reads what the person typed, only folded (NFKC, case) — not the matcher's
+normalised text, whose spelling correction and synonyms were made for the FAQ content
+and once turned a blood-clot abbreviation into another word. Its own tolerant reading
+corrects a typo only onto the emergency vocabulary, never a real English word, and
+splits words typed together ("chestpains", "cantbreathe").
+
+Clauses: a sentence ends at . ! ? ; a new line or a dash; a segment — what a negation
+can reach — also ends at a comma, at the `breaks` words ("but", which leave out of the
+word list) and at the `joins` words ("and").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Container, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from bot.core.text import CACHED_WORDS, Speller, english_words, stem
+
+_APOSTROPHE = re.compile(r"(\w)['’‘`´ʼ](\w)")
+# A full stop between digits is a decimal point ("38.8"), not the end of a sentence.
+_SENTENCE_END = re.compile(r"(?:(?<!\d)\.|\.(?!\d)|[!?;\n\r…])+|\s[-–—]+\s|[–—]+|\s-+$|^-+\s")
+_DIGIT_LETTER = re.compile(r"(\d)([^\W\d_])")  # "10min" → "10 min"
+_PIECE = re.compile(r"[^\W_]+|,")
+_REPEAT = re.compile(r"([^\W\d_])\1+")
+MAX_WORDS = 400  # a 4,096-character message has fewer; a longer text is read on its start
+SPLIT_MIN = 6  # shortest unknown word tried as two words typed together
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    text: str  # as typed, folded
+    stem: str  # after correction, stemmed: what terms are compared with
+    sentence: int
+    segment: int
+
+
+def fold(text: str) -> str:
+    """NFKC and case folding, invisible characters dropped, apostrophes inside words removed."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    if not text.isprintable():
+        text = "".join(
+            " " if ch in "\t" else ch
+            for ch in text
+            if ch in "\n\r\t" or unicodedata.category(ch)[0] != "C"
+        )
+    return _DIGIT_LETTER.sub(r"\1 \2", _APOSTROPHE.sub(r"\1\2", text))
+
+
+class Reader:
+    """Compiled once from the emergency vocabulary; `read` is the per-message path."""
+
+    def __init__(
+        self,
+        vocabulary: Iterable[str],
+        breaks: Iterable[str],
+        joins: Iterable[str],
+        known: Container[str] | None = None,
+        spellings: dict[str, str] | None = None,
+    ) -> None:
+        """`vocabulary`: every word of every term and marker; `known`: real English words,
+        never corrected (default: the English word list)."""
+        self.vocabulary = frozenset(vocabulary)
+        self._known = english_words() if known is None else known
+        self._speller = Speller(self.vocabulary, self._known)
+        self._breaks = frozenset(breaks)
+        self._joins = frozenset(joins)
+        self._spellings = dict(spellings or {})
+        self.correct = lru_cache(maxsize=CACHED_WORDS)(self._correct)
+
+    def read(self, text: str) -> list[Word]:
+        words: list[Word] = []
+        sentence = segment = 0
+        for part in _SENTENCE_END.split(fold(text)):
+            pieces = _PIECE.findall(part)
+            if not pieces:
+                continue
+            sentence, segment = sentence + 1, segment + 1
+            for piece in pieces:
+                if piece == ",":
+                    segment += 1
+                    continue
+                if piece in self._breaks:
+                    segment += 1
+                    continue
+                if piece in self._joins:
+                    segment += 1
+                for corrected in self.correct(piece):
+                    words.append(Word(piece, stem(corrected), sentence, segment))
+                if len(words) >= MAX_WORDS:
+                    return words
+        return words
+
+    def _correct(self, word: str) -> tuple[str, ...]:
+        """The word, corrected onto the vocabulary, or the two words typed together."""
+        if word in self._spellings:
+            return tuple(self._spellings[word].split())
+        if _REPEAT.search(word) and word not in self.vocabulary:
+            # "chessst", "pleaaase": letters held down; try the word with each run shortened.
+            for shorter in (_REPEAT.sub(r"\1\1", word), _REPEAT.sub(r"\1", word)):
+                if shorter in self.vocabulary or shorter in self._known:
+                    return (shorter,)
+            word = _REPEAT.sub(r"\1\1", word)
+        corrected = self._speller.correct(word)
+        if corrected != word or word in self.vocabulary or len(word) < SPLIT_MIN:
+            return (corrected,)
+        if not word.isalpha() or word in self._known:
+            return (word,)
+        return self._split(word) or (word,)
+
+    def _split(self, word: str) -> tuple[str, ...] | None:
+        """ "chestpains" → chest pains: both halves words, one from the vocabulary (or a typo
+        of one); the right half may itself be two ("icantbreathe")."""
+        best: tuple[str, ...] | None = None
+        for i in range(1, len(word)):
+            left, right = word[:i], word[i:]
+            if not self._whole(left):
+                continue
+            tail = self._tail(right)
+            if tail is None:
+                continue
+            # One part must be an emergency word of some length: "metformin" is not met+for+min.
+            if any(len(p) >= 4 and p in self.vocabulary for p in (left, *tail)):
+                candidate = (left, *tail)
+                if best is None or len(candidate) < len(best):
+                    best = candidate
+        return best
+
+    def _tail(self, right: str) -> tuple[str, ...] | None:
+        if self._whole(right):
+            return (right,)
+        corrected = self._speller.correct(right)
+        if corrected in self.vocabulary and len(right) >= 4:
+            return (corrected,)
+        for j in range(1, len(right)):
+            a, b = right[:j], right[j:]
+            if self._whole(a) and self._whole(b) and (a in self.vocabulary or b in self.vocabulary):
+                return (a, b)
+        return None
+
+    def _whole(self, part: str) -> bool:
+        if part in self.vocabulary:
+            return len(part) > 1 or part == "i"
+        return len(part) > 2 and part in self._known
