@@ -6,6 +6,8 @@ Prints messages/second, p50 and p99 latency over tests/data/eval.jsonl, the proc
 at each stage (resident now and peak so far: the peak is what a memory limit meets, and
 loading can set it before any message does), and the time from process start to the first
 answer. Targets (issue 2): p99 ≤ 1 ms shipped, ≤ 5 ms at ×10, start to first answer ≤ 1.5 s.
+It also times the safety layer alone — the time it adds to every message — on the same
+messages, on the emergency corpus and on 10,000 fuzz messages (issue 10: p99 ≤ 0.2 ms).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 from bot.content import Content  # noqa: E402
 from bot.core.engine import Engine  # noqa: E402
+from bot.core.safety import Safety  # noqa: E402
+from tests.fuzz import fuzz_messages  # noqa: E402
 
 
 def scaled(content: Content, factor: int, seed: int = 7) -> Content:
@@ -54,6 +58,25 @@ def measure(engine: Engine, messages: list[str], repeat: int) -> dict[str, float
         for message in messages:
             start = time.perf_counter()
             engine.ask(message)
+            timings.append(time.perf_counter() - start)
+    timings.sort()
+    return {
+        "messages_per_second": len(timings) / sum(timings),
+        "p50_ms": statistics.median(timings) * 1000,
+        "p99_ms": timings[int(len(timings) * 0.99)] * 1000,
+        "max_ms": timings[-1] * 1000,
+    }
+
+
+def measure_safety(safety: Safety, messages: list[str], repeat: int) -> dict[str, float]:
+    """The safety layer's own time per message: what it adds in front of matching."""
+    for message in messages:
+        safety.check(message)
+    timings = []
+    for _ in range(repeat):
+        for message in messages:
+            start = time.perf_counter()
+            safety.check(message)
             timings.append(time.perf_counter() - start)
     timings.sort()
     return {
@@ -130,6 +153,21 @@ def main() -> int:
     for name, intents, m in rows:
         print(
             f"| {name} | {intents} | {m['messages_per_second']:.0f} | {m['p50_ms']:.3f} "
+            f"| {m['p99_ms']:.3f} | {m['max_ms']:.3f} |"
+        )
+    urgent_lines = (ROOT / "tests" / "data" / "urgent.jsonl").read_text(encoding="utf-8")
+    corpus = [json.loads(line)["text"] for line in urgent_lines.splitlines() if line.strip()]
+    safety_rows = [
+        ("eval.jsonl", measure_safety(engine.safety, messages, args.repeat)),
+        ("urgent.jsonl", measure_safety(engine.safety, corpus, args.repeat)),
+        ("10,000 fuzz messages", measure_safety(engine.safety, fuzz_messages(10_000), 1)),
+    ]
+    print("safety layer alone (added to every message)")
+    print("| messages | messages/s | p50 ms | p99 ms | max ms |")
+    print("|---|---|---|---|---|")
+    for name, m in safety_rows:
+        print(
+            f"| {name} | {m['messages_per_second']:.0f} | {m['p50_ms']:.3f} "
             f"| {m['p99_ms']:.3f} | {m['max_ms']:.3f} |"
         )
     print("| stage | RSS MB | peak RSS MB |")

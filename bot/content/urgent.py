@@ -49,6 +49,9 @@ class Rule(BaseModel):
     unless: tuple[str, ...] = Field(
         default=(), description="concepts that cancel this rule (not the others) in the sentence"
     )
+    clause: bool = Field(
+        default=False, description="all the concepts in one clause (between commas, 'and')"
+    )
 
 
 class Situation(BaseModel):
@@ -115,6 +118,9 @@ class Markers(BaseModel):
     )
     about: tuple[str, ...] = Field(
         default=(), description="the sentence asks about an emergency, it does not describe one"
+    )
+    hypothetical: tuple[str, ...] = Field(
+        default=(), description="the sentence imagines an emergency ('if my baby ever got floppy')"
     )
     personal: tuple[str, ...] = Field(
         default=(), description="a sentence with these describes someone's own symptoms"

@@ -23,14 +23,14 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.content.urgent import Rule, Situation, Urgent
-from bot.core.safety.terms import UNITS, Hit, Terms, minutes, term_stems
+from bot.content.urgent import Urgent
+from bot.core.safety.terms import UNITS, WORD_NUMBERS, Hit, Terms, minutes, term_stems
 from bot.core.safety.words import Reader, Word
 
 log = logging.getLogger(__name__)
 _WORD = re.compile(r"[^\W_]+")
 _MARKER_KINDS = (
-    "negation negation_after not_negation past past_event recent about personal"
+    "negation negation_after not_negation past past_event recent about hypothetical personal"
 ).split()
 
 
@@ -70,7 +70,14 @@ class Safety:
         self._no = term_stems("no")[0]
         self._events = frozenset(urgent.events)
         self._history = frozenset(urgent.history)
-        self._situations = sorted(urgent.situations, key=lambda s: s.rank)
+        # Rules compiled once, and indexed by their first concept: a rule is looked at only
+        # when that concept is alive. (rank, situation id, whole message?, rule)
+        self._rules: dict[str, list[tuple[int, str, bool, Compiled]]] = defaultdict(list)
+        for rank, situation in enumerate(sorted(urgent.situations, key=lambda s: s.rank)):
+            for r in situation.rules:
+                compiled = (r.all, r.within, situation.unless + r.unless, r.clause)
+                entry = (rank, situation.id, situation.scope == "message", compiled)
+                self._rules[r.all[0]].append(entry)
         self._durations = [(d.concept, d.min_minutes) for d in urgent.durations]
 
     def check(self, text: str) -> Verdict:
@@ -98,12 +105,10 @@ class Safety:
             if self._negated(h, words, negations, markers) or self._past(h, markers):
                 continue
             (asked if self._asked(h, markers) else alive).append(h)
-        alarms = tuple(s.id for s in self._situations if self._matches(s, alive))
+        alarms = self._matching(alive)
         if not asked:
             return Verdict(alarms)
-        mentions = tuple(
-            s.id for s in self._situations if s.id not in alarms and self._matches(s, alive + asked)
-        )
+        mentions = tuple(s for s in self._matching(alive + asked) if s not in alarms)
         return Verdict(alarms, mentions)
 
     # -- context -------------------------------------------------------------------------
@@ -164,6 +169,8 @@ class Safety:
         return min(times)[1]
 
     def _asked(self, hit: Hit, markers: dict[str, list[Hit]]) -> bool:
+        if any(a.sentence == hit.sentence for a in markers["hypothetical"]):
+            return True
         if not any(a.sentence == hit.sentence for a in markers["about"]):
             return False
         if hit.name in self._events:
@@ -172,40 +179,25 @@ class Safety:
 
     # -- rules ---------------------------------------------------------------------------
 
-    def _matches(self, situation: Situation, alive: list[Hit]) -> bool:
+    def _matching(self, alive: list[Hit]) -> tuple[str, ...]:
+        """The situations some rule of which matches, the most urgent first."""
         by_name: dict[str, list[Hit]] = defaultdict(list)
         for h in alive:
             by_name[h.name].append(h)
-        whole = situation.scope == "message"
-        for rule in situation.rules:
-            names = situation.unless + rule.unless
-            cancels = [h for name in names for h in by_name.get(name, ())]
-            for anchor in self._anchors(rule, by_name, whole):
-                if not any(whole or c.sentence == anchor.sentence for c in cancels):
-                    return True
-        return False
-
-    @staticmethod
-    def _anchors(rule: Rule, by_name: dict[str, list[Hit]], whole: bool) -> list[Hit]:
-        """Hits of the rule's first concept that every other concept is close to."""
-        found = []
-        for anchor in by_name.get(rule.all[0], ()):
-            if all(
-                any(
-                    (whole or h.sentence == anchor.sentence)
-                    and (whole or abs(h.start - anchor.start) <= rule.within)
-                    for h in by_name.get(name, ())
-                )
-                for name in rule.all[1:]
-            ):
-                found.append(anchor)
-        return found
+        found: dict[str, int] = {}
+        for name in list(by_name):
+            for rank, situation, whole, rule in self._rules.get(name, ()):
+                if situation not in found and _rule_matches(rule, by_name, whole):
+                    found[situation] = rank
+        return tuple(sorted(found, key=found.__getitem__))
 
     def _duration_hits(self, words: Sequence[Word]) -> list[Hit]:
         if not self._durations:
             return []
         hits = []
         for i, w in enumerate(words):
+            if not (w.text[0].isdigit() or w.stem in WORD_NUMBERS or w.stem == "half"):
+                continue
             value = minutes(words, i, UNITS)
             if value is None:
                 continue
@@ -227,3 +219,30 @@ def _uncovered(markers: list[Hit], hits: list[Hit]) -> list[Hit]:
             for c in longer
         )
     ]
+
+
+Compiled = tuple[tuple[str, ...], int, tuple[str, ...], bool]
+
+
+def _rule_matches(rule: Compiled, by_name: dict[str, list[Hit]], whole: bool) -> bool:
+    """All the rule's concepts alive, close to one hit of its first, and nothing cancelling."""
+    names, within, unless, clause = rule
+    if not all(n in by_name for n in names):
+        return False
+    cancels = [h for name in unless for h in by_name.get(name, ())]
+    for anchor in by_name[names[0]]:
+        if whole:
+            return not cancels
+        if any(c.sentence == anchor.sentence for c in cancels):
+            continue
+        if all(
+            any(
+                h.sentence == anchor.sentence
+                and abs(h.start - anchor.start) <= within
+                and (not clause or h.segment == anchor.segment)
+                for h in by_name[name]
+            )
+            for name in names[1:]
+        ):
+            return True
+    return False

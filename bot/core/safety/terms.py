@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.core.safety.words import Word
+from bot.core.safety.words import EXACT, Word
 from bot.core.text import stem
 
 _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
@@ -27,11 +27,7 @@ class Hit:
     segment: int
 
 
-NUMBER = "#"  # in a term: any number ("took # pills")
-YEAR = "#year"  # in a term: a year, 1900–2099 ("in #year")
-EXACT = "="  # before a word in a term: that word exactly as typed, not its stem ("=legs")
 _TERM_WORD = re.compile(r"#year|#|=?[^\W_]+")
-_YEAR = re.compile(r"^(?:19|20)\d\d$")
 
 
 def term_stems(term: str) -> tuple[str, ...]:
@@ -41,48 +37,46 @@ def term_stems(term: str) -> tuple[str, ...]:
     )
 
 
-def keys(word: Word) -> tuple[str, ...]:
-    """What a message word can match: its stem, itself exactly, and a number class."""
-    out = [word.stem, EXACT + word.text]
-    if _NUMBER.match(word.text):
-        out.append(NUMBER)
-        if _YEAR.match(word.text):
-            out.append(YEAR)
-    return tuple(out)
-
-
 class Terms:
+    """All terms in one trie of keys, so finding them costs about one step per word."""
+
     def __init__(self, named: Mapping[str, Sequence[str]]) -> None:
         """`named`: name → terms (phrases as written in content)."""
-        self._by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        self._root: dict[str, dict] = {}
         for name, terms in named.items():
             for term in terms:
-                stems = term_stems(term)
-                if stems:
-                    self._by_first.setdefault(stems[0], []).append((stems, name))
-        for entries in self._by_first.values():
-            entries.sort(key=lambda e: -len(e[0]))
+                node = self._root
+                for key in term_stems(term):
+                    node = node.setdefault(key, {})
+                if term_stems(term):
+                    node.setdefault(_END, set()).add(name)
 
     def find(self, words: Sequence[Word]) -> list[Hit]:
         hits: list[Hit] = []
-        options = [keys(w) for w in words]
-        for i, first in enumerate(options):
+        root, n = self._root, len(words)
+        for i, word in enumerate(words):
+            frontier = [root[key] for key in word.keys if key in root]
+            if not frontier:
+                continue
+            ends = [(i + 1, node[_END]) for node in frontier if _END in node]
+            k = i + 1
+            while k < n and words[k].sentence == word.sentence:
+                keys = words[k].keys
+                frontier = [node[key] for node in frontier for key in keys if key in node]
+                if not frontier:
+                    break
+                k += 1
+                ends += [(k, node[_END]) for node in frontier if _END in node]
+            # The longest term of a name at a place is the one kept.
             seen: set[str] = set()
-            entries = [e for k in first for e in self._by_first.get(k, ())]
-            if len(first) > 1 and entries:
-                entries.sort(key=lambda e: -len(e[0]))
-            for term, name in entries:
-                end = i + len(term)
-                if name in seen or end > len(words):
-                    continue
-                if any(term[k] not in options[i + k] for k in range(1, len(term))):
-                    continue
-                # A term never spans two sentences ("…my chest. Pain in my leg…").
-                if words[end - 1].sentence != words[i].sentence:
-                    continue
-                seen.add(name)  # the longest term of a name at a place is enough
-                hits.append(Hit(name, i, end, words[i].sentence, words[i].segment))
+            for end, names in reversed(ends):
+                for name in names - seen:
+                    seen.add(name)
+                    hits.append(Hit(name, i, end, word.sentence, word.segment))
         return hits
+
+
+_END = ""  # the trie key under which a node lists the names whose terms end there
 
 
 def minutes(words: Sequence[Word], i: int, units: Mapping[str, float]) -> float | None:
@@ -95,8 +89,8 @@ def minutes(words: Sequence[Word], i: int, units: Mapping[str, float]) -> float 
     number: float | None = None
     if _NUMBER.match(stems[0]):
         number = float(stems[0])
-    elif stems[0] in _WORD_NUMBERS:
-        number = _WORD_NUMBERS[stems[0]]
+    elif stems[0] in WORD_NUMBERS:
+        number = WORD_NUMBERS[stems[0]]
     if number is None or len(stems) < 2:
         return None
     unit = stems[1]
@@ -106,7 +100,7 @@ def minutes(words: Sequence[Word], i: int, units: Mapping[str, float]) -> float 
     return number * factor if factor is not None else None
 
 
-_WORD_NUMBERS = {
+WORD_NUMBERS = {
     "a": 1.0,
     "an": 1.0,
     "one": 1.0,

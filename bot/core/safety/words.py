@@ -26,6 +26,11 @@ _APOSTROPHE = re.compile(r"(\w)['’‘`´ʼ](\w)")
 _SENTENCE_END = re.compile(r"(?:(?<!\d)\.|\.(?!\d)|[!?;\n\r…])+|\s[-–—]+\s|[–—]+|\s-+$|^-+\s")
 _DIGIT_LETTER = re.compile(r"(\d)([^\W\d_])")  # "10min" → "10 min"
 _PIECE = re.compile(r"[^\W_]+|,")
+EXACT = "="  # before a word in a term: that word exactly as typed, not its stem ("=legs")
+NUMBER = "#"  # in a term: any number ("took # pills")
+YEAR = "#year"  # in a term: a year, 1900–2099 ("in #year")
+_NUMBER = re.compile(r"^\d+$")
+_YEAR = re.compile(r"^(?:19|20)\d\d$")
 _REPEAT = re.compile(r"([^\W\d_])\1+")
 MAX_WORDS = 400  # a 4,096-character message has fewer; a longer text is read on its start
 SPLIT_MIN = 6  # shortest unknown word tried as two words typed together
@@ -37,6 +42,7 @@ class Word:
     stem: str  # after correction, stemmed: what terms are compared with
     sentence: int
     segment: int
+    keys: tuple[str, ...]  # what a term's word can match here: the stem, "=text", "#", "#year"
 
 
 def fold(text: str) -> str:
@@ -71,6 +77,7 @@ class Reader:
         self._joins = frozenset(joins)
         self._spellings = dict(spellings or {})
         self.correct = lru_cache(maxsize=CACHED_WORDS)(self._correct)
+        self._read_piece = lru_cache(maxsize=CACHED_WORDS)(self._piece)
 
     def read(self, text: str) -> list[Word]:
         words: list[Word] = []
@@ -89,11 +96,24 @@ class Reader:
                     continue
                 if piece in self._joins:
                     segment += 1
-                for corrected in self.correct(piece):
-                    words.append(Word(piece, stem(corrected), sentence, segment))
+                for word_stem, keys in self._read_piece(piece):
+                    words.append(Word(piece, word_stem, sentence, segment, keys))
                 if len(words) >= MAX_WORDS:
                     return words
         return words
+
+    def _piece(self, piece: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """(stem, keys) of each word a typed piece stands for."""
+        out = []
+        for corrected in self.correct(piece):
+            word_stem = stem(corrected)
+            keys = [word_stem, EXACT + piece]
+            if _NUMBER.match(piece):
+                keys.append(NUMBER)
+                if _YEAR.match(piece):
+                    keys.append(YEAR)
+            out.append((word_stem, tuple(keys)))
+        return tuple(out)
 
     def _correct(self, word: str) -> tuple[str, ...]:
         """The word, corrected onto the vocabulary, or the two words typed together."""

@@ -1,0 +1,176 @@
+"""The safety layer: emergencies found first, in any wording, without crying wolf."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from fuzz import fuzz_messages
+
+from bot.cli.safety_eval import read_cases, score_safety
+from bot.content.urgent import MAX_REPLY, check_urgent
+from bot.core.engine import URGENT, Engine
+from bot.core.reply import ReplyKind
+from bot.core.safety import Safety
+
+DATA = Path(__file__).parent / "data"
+# The development corpora, tuned on. urgent.jsonl's holdout half is run by
+# test_holdout_floor only, and was never used to choose a pattern.
+DEV = [
+    (DATA / "urgent.jsonl", "dev"),
+    (DATA / "urgent_dev2.jsonl", "all"),
+    (DATA / "urgent_dev3.jsonl", "all"),
+]
+
+
+def situations(engine: Engine, text: str) -> list[str]:
+    reply = engine.ask(text)
+    if reply.kind is not ReplyKind.urgent:
+        return []
+    assert reply.intent == URGENT and reply.details is not None
+    found = reply.details["situations"]
+    assert isinstance(found, list)
+    return found
+
+
+@pytest.mark.parametrize(("path", "split"), DEV, ids=lambda v: getattr(v, "name", v))
+def test_development_corpora_every_emergency_and_few_false_alarms(
+    engine: Engine, path: Path, split: str
+) -> None:
+    s = score_safety(engine, read_cases(path, split))
+    assert [c.text for c in s.misses] == []
+    assert s.false_alarm_rate <= 0.02, [c.text for c, _ in s.false_alarms]
+
+
+def test_holdout_floor(engine: Engine) -> None:
+    """The kept-aside half as first measured (README "Safety"): a floor against regressions,
+    not a target tuned on."""
+    s = score_safety(engine, read_cases(DATA / "urgent.jsonl", "holdout"))
+    assert s.recall >= 209 / 236
+    assert s.false_alarm_rate <= 14 / 145
+
+
+def test_corpus_is_large_and_covers_every_situation(engine: Engine) -> None:
+    cases = read_cases(DATA / "urgent.jsonl", "all")
+    assert sum(c.urgent for c in cases) >= 300
+    assert sum(not c.urgent for c in cases) >= 200
+    for half in ("dev", "holdout"):
+        labels = {c.label for c in cases if c.urgent and c.split == half}
+        assert labels >= {s.id for s in engine.urgent.situations} - {"clot_lungs"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("no pain in my chest, only my calves cramp", []),
+        ("no — my chest is really hurting", ["chest_pain"]),
+        ("no my chest is really hurting", ["chest_pain"]),
+        ("don't know if this is a heart attack", ["chest_pain"]),
+        ("not sure if this is a heart attack but my chest is crushing", ["chest_pain"]),
+        ("my chest hurts but my legs are fine", ["chest_pain"]),
+        ("my chest is fine, its my calves that cramp", []),
+        ("i don't have chest pain and my breathing is fine", []),
+        ("didnt sleep my chest hurts so bad", ["chest_pain"]),
+        ("had a DVT years ago, now can i take b12", []),
+        ("years ago i had a clot and now my calf is hot and swollen again", ["clot"]),
+        ("my grandad died of a stroke, should i worry about b12", []),
+        ("my dad is having a stroke his face is drooping", ["stroke"]),
+        ("this cramp is killing me lol", []),
+        ("how many strokes per length in front crawl", []),
+        ("he isn't breathing", ["unresponsive"]),
+        ("stepped on a rusty nail last week, now my jaw is locked", ["tetanus"]),
+    ],
+)
+def test_negation_past_and_other_senses_per_clause(
+    engine: Engine, text: str, expected: list[str]
+) -> None:
+    found = situations(engine, text)
+    assert found[:1] == expected[:1], found
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["cant breeth", "chestpains really bad", "chessst hurts so much", "my son is having a seizher"],
+)
+def test_typos_and_words_typed_together(engine: Engine, text: str) -> None:
+    assert situations(engine, text)
+
+
+def test_a_question_about_an_emergency_gets_information_and_one_safety_line(
+    engine: Engine,
+) -> None:
+    reply = engine.ask("what are the signs of a stroke")
+    assert reply.kind is not ReplyKind.urgent
+    assert reply.text.endswith(engine.urgent.lines.mention)
+    assert engine.urgent.lines.mention not in engine.ask("which foods have b12").text
+
+
+def test_the_most_urgent_leads_and_the_other_is_a_button(engine: Engine) -> None:
+    reply = engine.ask("i took 30 paracetamol on purpose, i want to end it")
+    assert reply.details == {"situations": ["poisoning", "suicide"]}
+    assert [b.action for b in reply.buttons][:1] == ["u:suicide"]
+    crisis = engine.act("u:suicide")
+    assert crisis is not None and "116 123" in crisis.text and "988" in crisis.text
+
+
+def test_each_situation_has_its_own_reply(engine: Engine) -> None:
+    water = engine.ask("ran a marathon and drank loads of water, now confused and vomiting")
+    assert situations(engine, "ran a marathon and drank loads of water, now confused") == [
+        "hyponatraemia"
+    ]
+    assert "Do not drink more water" in water.text
+    chest = engine.ask("crushing pain in my chest")
+    assert "tetanus" not in chest.text.lower() and "quinine" not in chest.text.lower()
+    texts = {engine.act(f"u:{s.id}").text for s in engine.urgent.situations}  # type: ignore[union-attr]
+    assert len(texts) == len(engine.urgent.situations)
+
+
+def test_every_urgent_reply_fits_a_phone_opens_with_the_action_and_cites(engine: Engine) -> None:
+    for situation in engine.urgent.situations:
+        reply = engine.act(f"u:{situation.id}")
+        assert reply is not None and reply.kind is ReplyKind.urgent
+        assert len(reply.text) <= MAX_REPLY
+        first = reply.text.splitlines()[0]
+        assert first.startswith(("🚨", "⚠️", "💛")) and "<b>" in first
+        assert "Source:" in reply.text.splitlines()[-1]
+
+
+def test_content_check_rejects_a_long_urgent_reply(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    shutil.copytree(Path(__file__).parents[1] / "content", content)
+    urgent = content / "urgent.yaml"
+    text = urgent.read_text(encoding="utf-8")
+    long_line = "      " + "Keep calm and stay where you are. " * 20 + "\n"
+    marker = "      Sit down and rest while you wait"
+    urgent.write_text(text.replace(marker, long_line + marker, 1), encoding="utf-8")
+    problems = [str(p) for p in check_urgent(content)]
+    assert any("chest_pain.reply" in p and "characters" in p for p in problems), problems
+
+
+def test_only_the_safety_layer_answers_urgent(engine: Engine) -> None:
+    assert URGENT not in engine.content.intents
+    story = (
+        "so my calves have been cramping for weeks at night and i have been reading a lot about "
+        "b12 and magnesium and potassium and drinking more water and stretching before bed "
+        "and my doctor said my blood test was fine and i eat meat and fish most days"
+    )
+    assert engine.ask(story).kind is not ReplyKind.urgent
+
+
+def test_mild_answers_inside_the_check_are_not_alarms(engine: Engine) -> None:
+    for text in ("a bit puffed on hills", "not really", "sometimes in my toes", "maybe 5 minutes"):
+        assert engine.ask(text).kind is not ReplyKind.urgent
+
+
+def test_fuzz_never_raises() -> None:
+    """The unguarded path: `check` would hide an exception behind an empty verdict."""
+    engine_safety = Safety(Engine.load(Path(__file__).parents[1] / "content").urgent)
+    for message in fuzz_messages(10_000):
+        engine_safety._check(message)
+
+
+def test_fuzz_through_the_engine(engine: Engine) -> None:
+    for message in fuzz_messages(500, seed=3):
+        reply = engine.ask(message)
+        assert reply.text
