@@ -21,6 +21,7 @@ DEV = [
     (DATA / "urgent.jsonl", "dev"),
     (DATA / "urgent_dev2.jsonl", "all"),
     (DATA / "urgent_dev3.jsonl", "all"),
+    (DATA / "urgent_dev4.jsonl", "all"),
 ]
 
 

@@ -67,6 +67,9 @@ class Situation(BaseModel):
     unless: tuple[str, ...] = Field(
         default=(), description="concepts that cancel a match in the same sentence"
     )
+    cancel_in: Literal["sentence", "clause"] = Field(
+        default="sentence", description="where an `unless` concept must stand to cancel"
+    )
     reply: str = Field(min_length=20, description="Telegram HTML; first line: what to do now")
     sources: tuple[str, ...] = Field(min_length=1)
 

@@ -29,6 +29,7 @@ from bot.core.safety.words import Reader, Word
 
 log = logging.getLogger(__name__)
 _WORD = re.compile(r"[^\W_]+")
+FOLLOWING_REACH = 8  # words from a concept to a past-time word after it that still governs it
 _MARKER_KINDS = (
     "negation negation_after not_negation past past_event recent about hypothetical personal"
 ).split()
@@ -75,7 +76,13 @@ class Safety:
         self._rules: dict[str, list[tuple[int, str, bool, Compiled]]] = defaultdict(list)
         for rank, situation in enumerate(sorted(urgent.situations, key=lambda s: s.rank)):
             for r in situation.rules:
-                compiled = (r.all, r.within, situation.unless + r.unless, r.clause)
+                compiled = (
+                    r.all,
+                    r.within,
+                    situation.unless + r.unless,
+                    r.clause,
+                    situation.cancel_in == "clause",
+                )
                 entry = (rank, situation.id, situation.scope == "message", compiled)
                 self._rules[r.all[0]].append(entry)
         self._durations = [(d.concept, d.min_minutes) for d in urgent.durations]
@@ -143,7 +150,7 @@ class Safety:
                 return True
         return any(
             m.segment == hit.segment
-            and hit.end <= m.start <= hit.end + 2
+            and hit.end < m.start <= hit.end + 2
             and all(words[k].stem in self._via for k in range(hit.end, m.start))
             for m in markers["negation_after"]
         )
@@ -166,10 +173,13 @@ class Safety:
         before = [t for t in times if t[0] < hit.start]
         if before:
             return max(before)[1]
-        return min(times)[1]
+        # A time word after it governs only from close by: "shaking uncontrollably, 39.9, …,
+        # had my spleen out years ago" is happening now.
+        after = min(times)
+        return after[1] and after[0] - hit.end <= FOLLOWING_REACH
 
     def _asked(self, hit: Hit, markers: dict[str, list[Hit]]) -> bool:
-        if any(a.sentence == hit.sentence for a in markers["hypothetical"]):
+        if any(a.segment == hit.segment for a in markers["hypothetical"]):
             return True
         if not any(a.sentence == hit.sentence for a in markers["about"]):
             return False
@@ -221,19 +231,22 @@ def _uncovered(markers: list[Hit], hits: list[Hit]) -> list[Hit]:
     ]
 
 
-Compiled = tuple[tuple[str, ...], int, tuple[str, ...], bool]
+Compiled = tuple[tuple[str, ...], int, tuple[str, ...], bool, bool]
 
 
 def _rule_matches(rule: Compiled, by_name: dict[str, list[Hit]], whole: bool) -> bool:
     """All the rule's concepts alive, close to one hit of its first, and nothing cancelling."""
-    names, within, unless, clause = rule
+    names, within, unless, clause, cancel_in_clause = rule
     if not all(n in by_name for n in names):
         return False
     cancels = [h for name in unless for h in by_name.get(name, ())]
     for anchor in by_name[names[0]]:
         if whole:
             return not cancels
-        if any(c.sentence == anchor.sentence for c in cancels):
+        if any(
+            c.segment == anchor.segment if cancel_in_clause else c.sentence == anchor.sentence
+            for c in cancels
+        ):
             continue
         if all(
             any(

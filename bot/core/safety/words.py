@@ -33,6 +33,7 @@ _NUMBER = re.compile(r"^\d+$")
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
 _REPEAT = re.compile(r"([^\W\d_])\1+")
 MAX_WORDS = 400  # a 4,096-character message has fewer; a longer text is read on its start
+SHORT_FRAGMENT = 3  # words: a "sentence" this short is a fragment of the next
 SPLIT_MIN = 6  # shortest unknown word tried as two words typed together
 
 
@@ -82,11 +83,17 @@ class Reader:
     def read(self, text: str) -> list[Word]:
         words: list[Word] = []
         sentence = segment = 0
+        short = False
         for part in _SENTENCE_END.split(fold(text)):
             pieces = _PIECE.findall(part)
             if not pieces:
                 continue
-            sentence, segment = sentence + 1, segment + 1
+            # "i have. a pain. in my chest.": fragments of three words or fewer run on into
+            # the next sentence, as they were meant to.
+            if not short:
+                sentence += 1
+            segment += 1
+            short = len(pieces) <= SHORT_FRAGMENT
             for piece in pieces:
                 if piece == ",":
                     segment += 1
