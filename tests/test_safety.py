@@ -22,6 +22,7 @@ DEV = [
     (DATA / "urgent_dev2.jsonl", "all"),
     (DATA / "urgent_dev3.jsonl", "all"),
     (DATA / "urgent_dev4.jsonl", "all"),
+    (DATA / "urgent_dev5.jsonl", "all"),
 ]
 
 

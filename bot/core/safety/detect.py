@@ -29,6 +29,7 @@ from bot.core.safety.words import Reader, Word
 
 log = logging.getLogger(__name__)
 _WORD = re.compile(r"[^\W_]+")
+_ONSET = frozenset({"start", "began", "begun", "came", "since"})  # stems: "started 11 min ago"
 FOLLOWING_REACH = 8  # words from a concept to a past-time word after it that still governs it
 _MARKER_KINDS = (
     "negation negation_after not_negation past past_event recent about hypothetical personal"
@@ -211,6 +212,10 @@ class Safety:
             value = minutes(words, i, UNITS)
             if value is None:
                 continue
+            # "an hour ago" says when, not how long — unless it is when it started.
+            if i + 2 < len(words) and words[i + 2].stem == "ago":
+                if not any(w.stem in _ONSET for w in words[max(0, i - 3) : i]):
+                    continue
             for name, least in self._durations:
                 if value >= least:
                     hits.append(Hit(name, i, i + 2, w.sentence, w.segment))

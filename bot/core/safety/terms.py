@@ -18,7 +18,7 @@ from bot.core.text import stem
 _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per word, and a frozen __init__ costs twice
 class Hit:
     name: str  # a concept, or a marker kind ("~negation", "~past", …)
     start: int  # index of its first word

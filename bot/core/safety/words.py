@@ -24,7 +24,7 @@ from bot.core.text import CACHED_WORDS, Speller, english_words, stem
 _APOSTROPHE = re.compile(r"(\w)['’‘`´ʼ](\w)")
 # A full stop between digits is a decimal point ("38.8"), not the end of a sentence.
 _SENTENCE_END = re.compile(r"(?:(?<!\d)\.|\.(?!\d)|[!?;\n\r…])+|\s[-–—]+\s|[–—]+|\s-+$|^-+\s")
-_DIGIT_LETTER = re.compile(r"(\d)([^\W\d_])")  # "10min" → "10 min"
+_DIGIT_LETTER = re.compile(r"(\d)([^\W\d_])|([^\W\d_]{3,})(\d)")  # "10min", "stop20"
 _PIECE = re.compile(r"[^\W_]+|,")
 EXACT = "="  # before a word in a term: that word exactly as typed, not its stem ("=legs")
 NUMBER = "#"  # in a term: any number ("took # pills")
@@ -34,10 +34,12 @@ _YEAR = re.compile(r"^(?:19|20)\d\d$")
 _REPEAT = re.compile(r"([^\W\d_])\1+")
 MAX_WORDS = 400  # a 4,096-character message has fewer; a longer text is read on its start
 SHORT_FRAGMENT = 3  # words: a "sentence" this short is a fragment of the next
-SPLIT_MIN = 6  # shortest unknown word tried as two words typed together
+SPLIT_MIN = 6  # shortest unknown word tried as words typed together
+MAX_PARTS = 6  # words one typed-together word may stand for
+MAX_PART = 16  # longest single word looked for inside it
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per word, and a frozen __init__ costs twice
 class Word:
     text: str  # as typed, folded
     stem: str  # after correction, stemmed: what terms are compared with
@@ -55,7 +57,11 @@ def fold(text: str) -> str:
             for ch in text
             if ch in "\n\r\t" or unicodedata.category(ch)[0] != "C"
         )
-    return _DIGIT_LETTER.sub(r"\1 \2", _APOSTROPHE.sub(r"\1\2", text))
+    return _DIGIT_LETTER.sub(_spaced, _APOSTROPHE.sub(r"\1\2", text))
+
+
+def _spaced(match: re.Match[str]) -> str:
+    return " ".join(g for g in match.groups() if g)
 
 
 class Reader:
@@ -140,34 +146,33 @@ class Reader:
         return self._split(word) or (word,)
 
     def _split(self, word: str) -> tuple[str, ...] | None:
-        """ "chestpains" → chest pains: both halves words, one from the vocabulary (or a typo
-        of one); the right half may itself be two ("icantbreathe")."""
-        best: tuple[str, ...] | None = None
-        for i in range(1, len(word)):
-            left, right = word[:i], word[i:]
-            if not self._whole(left):
-                continue
-            tail = self._tail(right)
-            if tail is None:
-                continue
-            # One part must be an emergency word of some length: "metformin" is not met+for+min.
-            if any(len(p) >= 4 and p in self.vocabulary for p in (left, *tail)):
-                candidate = (left, *tail)
-                if best is None or len(candidate) < len(best):
-                    best = candidate
-        return best
-
-    def _tail(self, right: str) -> tuple[str, ...] | None:
-        if self._whole(right):
-            return (right,)
-        corrected = self._speller.correct(right)
-        if corrected in self.vocabulary and len(right) >= 4:
-            return (corrected,)
-        for j in range(1, len(right)):
-            a, b = right[:j], right[j:]
-            if self._whole(a) and self._whole(b) and (a in self.vocabulary or b in self.vocabulary):
-                return (a, b)
-        return None
+        """ "chestpains" → chest pains, "calfswollenhotandred" → calf swollen hot and red: the
+        fewest whole words (up to MAX_PARTS), one of them an emergency word of some length
+        ("metformin" is not met+for+min); the last may be a typo of a vocabulary word."""
+        n = len(word)
+        best: list[tuple[str, ...] | None] = [None] * (n + 1)
+        best[0] = ()
+        for end in range(1, n + 1):
+            for start in range(max(0, end - MAX_PART), end):
+                head = best[start]
+                if head is None or len(head) >= MAX_PARTS:
+                    continue
+                part = word[start:end]
+                if not self._whole(part):
+                    if end < n or len(part) < 4:
+                        continue
+                    part = self._speller.correct(part)
+                    if part not in self.vocabulary:
+                        continue
+                candidate = (*head, part)
+                if best[end] is None or len(candidate) < len(best[end]):  # type: ignore[arg-type]
+                    best[end] = candidate
+        parts = best[n]
+        if parts is None or len(parts) < 2:
+            return None
+        if not any(len(p) >= 4 and p in self.vocabulary for p in parts):
+            return None
+        return parts
 
     def _whole(self, part: str) -> bool:
         if part in self.vocabulary:
