@@ -213,9 +213,9 @@ class Safety:
             if value is None:
                 continue
             # "an hour ago" says when, not how long — unless it is when it started.
-            if i + 2 < len(words) and words[i + 2].stem == "ago":
-                if not any(w.stem in _ONSET for w in words[max(0, i - 3) : i]):
-                    continue
+            ago = i + 2 < len(words) and words[i + 2].stem == "ago"
+            if ago and not any(w.stem in _ONSET for w in words[max(0, i - 3) : i]):
+                continue
             for name, least in self._durations:
                 if value >= least:
                     hits.append(Hit(name, i, i + 2, w.sentence, w.segment))
