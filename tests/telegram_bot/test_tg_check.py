@@ -201,6 +201,22 @@ async def test_an_emergency_mid_check_gets_the_urgent_reply(
     assert answered(state) == [("rf_leg", ("no",))] and state.status is Status.active
 
 
+async def test_a_mild_typed_answer_to_a_safety_question_is_not_an_alarm(
+    bot: RunningBot, engine: Engine, check: CheckEngine
+) -> None:
+    """A mild typed answer to the breathlessness question goes to the check (its own
+    message is edited in place), not to the emergency reply."""
+    gus = Person(bot.fake, 3011)
+    message_id = await start(bot, gus, check)
+    await gus.tap(message_id, "No")  # one swollen leg: no; now chest pain or breathlessness
+    await gus.type_answer("no, only a bit short of breath going up the stairs, getting worse with age")
+    assert len(gus.sent()) == 1
+    assert engine.urgent.lines.call not in gus.message(message_id)["html"]
+    state, _ = stored(bot, 3011)
+    assert answered(state) == [("rf_leg", ("no",)), ("rf_chest", ("no",))]
+    assert state.status is Status.active
+
+
 async def test_stale_and_forged_presses_never_break_the_check(
     bot: RunningBot, check: CheckEngine
 ) -> None:
