@@ -23,6 +23,7 @@ DEV = [
     (DATA / "urgent_dev3.jsonl", "all"),
     (DATA / "urgent_dev4.jsonl", "all"),
     (DATA / "urgent_dev5.jsonl", "all"),
+    (DATA / "urgent_dev6.jsonl", "all"),
 ]
 
 

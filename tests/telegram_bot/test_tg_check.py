@@ -209,7 +209,9 @@ async def test_a_mild_typed_answer_to_a_safety_question_is_not_an_alarm(
     gus = Person(bot.fake, 3011)
     message_id = await start(bot, gus, check)
     await gus.tap(message_id, "No")  # one swollen leg: no; now chest pain or breathlessness
-    await gus.type_answer("no, only a bit short of breath going up the stairs, getting worse with age")
+    await gus.type_answer(
+        "no, only a bit short of breath going up the stairs, getting worse with age"
+    )
     assert len(gus.sent()) == 1
     assert engine.urgent.lines.call not in gus.message(message_id)["html"]
     state, _ = stored(bot, 3011)

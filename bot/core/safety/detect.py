@@ -109,14 +109,18 @@ class Safety:
         negations = self._negations(words, markers)
         alive: list[Hit] = []
         asked: list[Hit] = []
+        present: dict[str, list[Hit]] = defaultdict(list)  # not negated: what can cancel
         for h in concepts:
-            if self._negated(h, words, negations, markers) or self._past(h, markers):
+            if self._negated(h, words, negations, markers):
+                continue
+            present[h.name].append(h)
+            if self._past(h, markers):
                 continue
             (asked if self._asked(h, markers) else alive).append(h)
-        alarms = self._matching(alive)
+        alarms = self._matching(alive, present)
         if not asked:
             return Verdict(alarms)
-        mentions = tuple(s for s in self._matching(alive + asked) if s not in alarms)
+        mentions = tuple(s for s in self._matching(alive + asked, present) if s not in alarms)
         return Verdict(alarms, mentions)
 
     # -- context -------------------------------------------------------------------------
@@ -180,7 +184,12 @@ class Safety:
         return after[1] and after[0] - hit.end <= FOLLOWING_REACH
 
     def _asked(self, hit: Hit, markers: dict[str, list[Hit]]) -> bool:
-        if any(a.segment == hit.segment for a in markers["hypothetical"]):
+        # An imagined case covers its clause ("what should i do if someone has a seizure");
+        # a marker that is a clause of its own ("hypothetically, …") covers the sentence.
+        if any(
+            a.segment == hit.segment or (a.sentence == hit.sentence and a.whole_segment)
+            for a in markers["hypothetical"]
+        ):
             return True
         if not any(a.sentence == hit.sentence for a in markers["about"]):
             return False
@@ -190,15 +199,16 @@ class Safety:
 
     # -- rules ---------------------------------------------------------------------------
 
-    def _matching(self, alive: list[Hit]) -> tuple[str, ...]:
-        """The situations some rule of which matches, the most urgent first."""
+    def _matching(self, alive: list[Hit], present: dict[str, list[Hit]]) -> tuple[str, ...]:
+        """The situations some rule of which matches, the most urgent first. A cancelling
+        concept counts whatever its tense ("want to die of embarrassment … last time")."""
         by_name: dict[str, list[Hit]] = defaultdict(list)
         for h in alive:
             by_name[h.name].append(h)
         found: dict[str, int] = {}
         for name in list(by_name):
             for rank, situation, whole, rule in self._rules.get(name, ()):
-                if situation not in found and _rule_matches(rule, by_name, whole):
+                if situation not in found and _rule_matches(rule, by_name, present, whole):
                     found[situation] = rank
         return tuple(sorted(found, key=found.__getitem__))
 
@@ -239,12 +249,14 @@ def _uncovered(markers: list[Hit], hits: list[Hit]) -> list[Hit]:
 Compiled = tuple[tuple[str, ...], int, tuple[str, ...], bool, bool]
 
 
-def _rule_matches(rule: Compiled, by_name: dict[str, list[Hit]], whole: bool) -> bool:
+def _rule_matches(
+    rule: Compiled, by_name: dict[str, list[Hit]], present: dict[str, list[Hit]], whole: bool
+) -> bool:
     """All the rule's concepts alive, close to one hit of its first, and nothing cancelling."""
     names, within, unless, clause, cancel_in_clause = rule
     if not all(n in by_name for n in names):
         return False
-    cancels = [h for name in unless for h in by_name.get(name, ())]
+    cancels = [h for name in unless for h in present.get(name, ())]
     for anchor in by_name[names[0]]:
         if whole:
             return not cancels

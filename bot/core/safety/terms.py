@@ -25,6 +25,7 @@ class Hit:
     end: int  # index after its last word
     sentence: int
     segment: int
+    whole_segment: bool = False  # the hit is all its clause holds ("hypothetically,")
 
 
 _TERM_WORD = re.compile(r"#year|#|=?[^\W_]+")
@@ -72,7 +73,10 @@ class Terms:
             for end, names in reversed(ends):
                 for name in names - seen:
                     seen.add(name)
-                    hits.append(Hit(name, i, end, word.sentence, word.segment))
+                    whole = (i == 0 or words[i - 1].segment != word.segment) and (
+                        end == n or words[end].segment != word.segment
+                    )
+                    hits.append(Hit(name, i, end, word.sentence, word.segment, whole))
         return hits
 
 
@@ -122,6 +126,8 @@ UNITS = {
     "min": 1.0,
     "mins": 1.0,
     "minut": 1.0,
+    "minuto": 1.0,  # Spanish, Italian, Portuguese
+    "minuten": 1.0,  # German, Dutch
     "mn": 1.0,
     "hour": 60.0,
     "hr": 60.0,
