@@ -112,7 +112,7 @@ def test_emergencies_win_over_everything(engine: Engine, text: str) -> None:
     assert reply.details is not None
     lead = engine.urgent.situation(reply.details["situations"][0])
     assert lead is not None
-    titles = [engine.content.sources[s].title for s in lead.sources]
+    titles = [html.escape(engine.content.sources[s].title) for s in lead.sources]
     assert reply.text == engine.urgent.render(lead, titles)
 
 

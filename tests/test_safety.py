@@ -9,6 +9,7 @@ import pytest
 from fuzz import fuzz_messages
 
 from bot.cli.safety_eval import read_cases, score_safety
+from bot.content.html import html_problems
 from bot.content.urgent import MAX_REPLY, check_urgent
 from bot.core.engine import URGENT, Engine
 from bot.core.reply import ReplyKind
@@ -24,6 +25,7 @@ DEV = [
     (DATA / "urgent_dev4.jsonl", "all"),
     (DATA / "urgent_dev5.jsonl", "all"),
     (DATA / "urgent_dev6.jsonl", "all"),
+    (DATA / "urgent_dev7.jsonl", "all"),
 ]
 
 
@@ -134,6 +136,7 @@ def test_every_urgent_reply_fits_a_phone_opens_with_the_action_and_cites(engine:
         reply = engine.act(f"u:{situation.id}")
         assert reply is not None and reply.kind is ReplyKind.urgent
         assert len(reply.text) <= MAX_REPLY
+        assert html_problems(reply.text) == [], situation.id
         first = reply.text.splitlines()[0]
         assert first.startswith(("🚨", "⚠️", "💛")) and "<b>" in first
         assert "Source:" in reply.text.splitlines()[-1]

@@ -264,7 +264,8 @@ class Engine:
         and one to the other thing the message asked, for when they are safe."""
         situations = [s for s in map(self.urgent.situation, verdict.alarms) if s is not None]
         lead, others = situations[0], situations[1:]
-        text = self.urgent.render(lead, [self._titles.get(s, s) for s in lead.sources])
+        titles = [html.escape(self._titles.get(s, s)) for s in lead.sources]
+        text = self.urgent.render(lead, titles)
         label = self.urgent.lines.also
         buttons = [Button(label.format(title=s.title), f"{URGENT_ACTION}{s.id}") for s in others]
         asked = next(

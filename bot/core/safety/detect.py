@@ -65,7 +65,8 @@ class Safety:
         vocabulary |= set(m.negation_stops) | set(m.interjection_next) | set(m.negation_after_via)
         vocabulary |= {w for v in urgent.spellings.values() for w in v.split()}
         self._reader = Reader(vocabulary, m.breaks, m.joins, spellings=urgent.spellings)
-        self._terms = Terms(named)
+        cancelling = {n for s in urgent.situations for r in s.rules for n in s.unless + r.unless}
+        self._terms = Terms(named, frozenset(cancelling - ruled))
         self._stops = frozenset(s for w in m.negation_stops for s in term_stems(w))
         self._interjection = frozenset(s for w in m.interjection_next for s in term_stems(w))
         self._via = frozenset(s for w in m.negation_after_via for s in term_stems(w))

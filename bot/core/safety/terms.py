@@ -41,16 +41,25 @@ def term_stems(term: str) -> tuple[str, ...]:
 class Terms:
     """All terms in one trie of keys, so finding them costs about one step per word."""
 
-    def __init__(self, named: Mapping[str, Sequence[str]]) -> None:
-        """`named`: name → terms (phrases as written in content)."""
+    def __init__(
+        self, named: Mapping[str, Sequence[str]], exact: frozenset[str] = frozenset()
+    ) -> None:
+        """`named`: name → terms (phrases as written in content). The one-word terms of the
+        `exact` names match only that word or its plural in "s": a cancelling word matched
+        by stem cancels too much ("talks" would cancel "talking")."""
         self._root: dict[str, dict] = {}
         for name, terms in named.items():
             for term in terms:
-                node = self._root
-                for key in term_stems(term):
-                    node = node.setdefault(key, {})
-                if term_stems(term):
-                    node.setdefault(_END, set()).add(name)
+                forms = [term_stems(term)]
+                if name in exact and len(forms[0]) == 1 and not term.startswith(("=", "#")):
+                    word = term.casefold()
+                    forms = [(EXACT + word,), (EXACT + word + "s",)]
+                for keys in forms:
+                    node = self._root
+                    for key in keys:
+                        node = node.setdefault(key, {})
+                    if keys:
+                        node.setdefault(_END, set()).add(name)
 
     def find(self, words: Sequence[Word]) -> list[Hit]:
         hits: list[Hit] = []
@@ -61,7 +70,7 @@ class Terms:
                 continue
             ends = [(i + 1, node[_END]) for node in frontier if _END in node]
             k = i + 1
-            while k < n and words[k].sentence == word.sentence:
+            while k < n and words[k].chunk == word.chunk:
                 keys = words[k].keys
                 frontier = [node[key] for node in frontier for key in keys if key in node]
                 if not frontier:

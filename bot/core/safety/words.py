@@ -34,6 +34,7 @@ _YEAR = re.compile(r"^(?:19|20)\d\d$")
 _REPEAT = re.compile(r"([^\W\d_])\1+")
 MAX_WORDS = 400  # a 4,096-character message has fewer; a longer text is read on its start
 SHORT_FRAGMENT = 3  # words: a "sentence" this short is a fragment of the next
+MIN_CORRECTED = 4  # shortest word a typo correction is tried on (chat spellings come first)
 SPLIT_MIN = 6  # shortest unknown word tried as words typed together
 MAX_PARTS = 6  # words one typed-together word may stand for
 MAX_PART = 16  # longest single word looked for inside it
@@ -46,6 +47,7 @@ class Word:
     sentence: int
     segment: int
     keys: tuple[str, ...]  # what a term's word can match here: the stem, "=text", "#", "#year"
+    chunk: int = 0  # between commas: no term runs across one ("it stopped, now her words…")
 
 
 def fold(text: str) -> str:
@@ -88,7 +90,7 @@ class Reader:
 
     def read(self, text: str) -> list[Word]:
         words: list[Word] = []
-        sentence = segment = 0
+        sentence = segment = chunk = 0
         short = False
         for part in _SENTENCE_END.split(fold(text)):
             pieces = _PIECE.findall(part)
@@ -99,10 +101,12 @@ class Reader:
             if not short:
                 sentence += 1
             segment += 1
+            chunk += 1
             short = len(pieces) <= SHORT_FRAGMENT
             for piece in pieces:
                 if piece == ",":
                     segment += 1
+                    chunk += 1
                     continue
                 if piece in self._breaks:
                     segment += 1
@@ -110,7 +114,7 @@ class Reader:
                 if piece in self._joins:
                     segment += 1
                 for word_stem, keys in self._read_piece(piece):
-                    words.append(Word(piece, word_stem, sentence, segment, keys))
+                    words.append(Word(piece, word_stem, sentence, segment, keys, chunk))
                 if len(words) >= MAX_WORDS:
                     return words
         return words
@@ -138,7 +142,8 @@ class Reader:
                 if shorter in self.vocabulary or shorter in self._known:
                     return (shorter,)
             word = _REPEAT.sub(r"\1\1", word)
-        corrected = self._speller.correct(word)
+        # Three letters are too few to guess from: "kbs" is not "kms".
+        corrected = self._speller.correct(word) if len(word) >= MIN_CORRECTED else word
         if corrected != word or word in self.vocabulary or len(word) < SPLIT_MIN:
             return (corrected,)
         if not word.isalpha() or word in self._known:
