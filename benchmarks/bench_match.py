@@ -21,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,7 +29,6 @@ sys.path.insert(0, str(ROOT))
 
 from bot.content import Content  # noqa: E402
 from bot.core.engine import Engine  # noqa: E402
-from bot.core.safety import Safety  # noqa: E402
 from tests.fuzz import fuzz_messages  # noqa: E402
 
 
@@ -50,33 +50,15 @@ def scaled(content: Content, factor: int, seed: int = 7) -> Content:
     return dataclasses.replace(content, intents=intents)
 
 
-def measure(engine: Engine, messages: list[str], repeat: int) -> dict[str, float]:
+def measure(answer: Callable[[str], object], messages: list[str], repeat: int) -> dict[str, float]:
+    """Timings of `answer` (an engine's `ask`, or the safety layer's `check` alone)."""
     for message in messages:  # warm the caches a real process would have warm
-        engine.ask(message)
+        answer(message)
     timings = []
     for _ in range(repeat):
         for message in messages:
             start = time.perf_counter()
-            engine.ask(message)
-            timings.append(time.perf_counter() - start)
-    timings.sort()
-    return {
-        "messages_per_second": len(timings) / sum(timings),
-        "p50_ms": statistics.median(timings) * 1000,
-        "p99_ms": timings[int(len(timings) * 0.99)] * 1000,
-        "max_ms": timings[-1] * 1000,
-    }
-
-
-def measure_safety(safety: Safety, messages: list[str], repeat: int) -> dict[str, float]:
-    """The safety layer's own time per message: what it adds in front of matching."""
-    for message in messages:
-        safety.check(message)
-    timings = []
-    for _ in range(repeat):
-        for message in messages:
-            start = time.perf_counter()
-            safety.check(message)
+            answer(message)
             timings.append(time.perf_counter() - start)
     timings.sort()
     return {
@@ -138,13 +120,13 @@ def main() -> int:
     engine = Engine.load(ROOT / "content")
     load_s = time.perf_counter() - started
     stages.append(("shipped engine loaded", memory_mb()))
-    rows = [("shipped", len(engine.content.intents), measure(engine, messages, args.repeat))]
+    rows = [("shipped", len(engine.content.intents), measure(engine.ask, messages, args.repeat))]
     stages.append((f"after {len(messages) * (args.repeat + 1)} messages", memory_mb()))
     made_up = never_repeating(engine, 4000)
     stages.append((f"after {made_up:,} made-up words", memory_mb()))
     big = Engine(scaled(engine.content, 10), tools=engine.tools)
     stages.append(("x10 engine loaded too", memory_mb()))
-    rows.append(("x10", len(big.content.intents), measure(big, messages, args.repeat)))
+    rows.append(("x10", len(big.content.intents), measure(big.ask, messages, args.repeat)))
     stages.append((f"after {len(messages) * (args.repeat + 1)} messages on it", memory_mb()))
 
     print(f"{len(messages)} messages x {args.repeat} repeats; engine load {load_s:.2f} s")
@@ -158,9 +140,9 @@ def main() -> int:
     urgent_lines = (ROOT / "tests" / "data" / "urgent.jsonl").read_text(encoding="utf-8")
     corpus = [json.loads(line)["text"] for line in urgent_lines.splitlines() if line.strip()]
     safety_rows = [
-        ("eval.jsonl", measure_safety(engine.safety, messages, args.repeat)),
-        ("urgent.jsonl", measure_safety(engine.safety, corpus, args.repeat)),
-        ("10,000 fuzz messages", measure_safety(engine.safety, fuzz_messages(10_000), 1)),
+        ("eval.jsonl", measure(engine.safety.check, messages, args.repeat)),
+        ("urgent.jsonl", measure(engine.safety.check, corpus, args.repeat)),
+        ("10,000 fuzz messages", measure(engine.safety.check, fuzz_messages(10_000), 1)),
     ]
     print("safety layer alone (added to every message)")
     print("| messages | messages/s | p50 ms | p99 ms | max ms |")

@@ -48,12 +48,19 @@ def test_development_corpora_every_emergency_and_few_false_alarms(
     assert s.false_alarm_rate <= 0.02, [c.text for c, _ in s.false_alarms]
 
 
-def test_holdout_floor(engine: Engine) -> None:
-    """The kept-aside half as first measured (README "Safety"): a floor against regressions,
-    not a target tuned on."""
-    s = score_safety(engine, read_cases(DATA / "urgent.jsonl", "holdout"))
-    assert s.recall >= 209 / 236
-    assert s.false_alarm_rate <= 14 / 145
+@pytest.mark.parametrize(
+    ("path", "split", "caught", "false_alarms"),
+    [(DATA / "urgent.jsonl", "holdout", 219, 7), (DATA / "urgent_holdout2.jsonl", "all", 323, 13)],
+    ids=["urgent.jsonl-holdout", "urgent_holdout2.jsonl"],
+)
+def test_holdout_floor(
+    engine: Engine, path: Path, split: str, caught: int, false_alarms: int
+) -> None:
+    """The kept-aside sets as measured at the end (README "Safety"): floors against
+    regressions, never targets tuned on. Their misses are not read when writing patterns."""
+    s = score_safety(engine, read_cases(path, split))
+    assert sum(ok for ok, _ in s.per_situation.values()) >= caught
+    assert len(s.false_alarms) <= false_alarms
 
 
 def test_corpus_is_large_and_covers_every_situation(engine: Engine) -> None:
