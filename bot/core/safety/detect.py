@@ -64,9 +64,11 @@ class Safety:
         }
         vocabulary |= set(m.negation_stops) | set(m.interjection_next) | set(m.negation_after_via)
         vocabulary |= {w for v in urgent.spellings.values() for w in v.split()}
-        self._reader = Reader(vocabulary, m.breaks, m.joins, spellings=urgent.spellings)
         cancelling = {n for s in urgent.situations for r in s.rules for n in s.unless + r.unless}
         self._terms = Terms(named, frozenset(cancelling - ruled))
+        self._reader = Reader(
+            vocabulary, m.breaks, m.joins, spellings=urgent.spellings, used=self._terms.keys
+        )
         self._stops = frozenset(s for w in m.negation_stops for s in term_stems(w))
         self._interjection = frozenset(s for w in m.interjection_next for s in term_stems(w))
         self._via = frozenset(s for w in m.negation_after_via for s in term_stems(w))
@@ -102,8 +104,8 @@ class Safety:
             return Verdict()
         hits = self._terms.find(words) + self._duration_hits(words)
         concepts = [h for h in hits if not h.name.startswith("~")]
-        if not concepts:
-            return Verdict()
+        if not any(h.name in self._rules for h in concepts):
+            return Verdict()  # nothing that starts a rule: no alarm, no mention possible
         markers: dict[str, list[Hit]] = defaultdict(list)
         for h in _uncovered([h for h in hits if h.name.startswith("~")], hits):
             markers[h.name[1:]].append(h)

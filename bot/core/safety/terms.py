@@ -48,6 +48,7 @@ class Terms:
         `exact` names match only that word or its plural in "s": a cancelling word matched
         by stem cancels too much ("talks" would cancel "talking")."""
         self._root: dict[str, dict] = {}
+        self.keys: set[str] = set()  # every key some term uses: a word's other keys are dropped
         for name, terms in named.items():
             for term in terms:
                 forms = [term_stems(term)]
@@ -58,6 +59,7 @@ class Terms:
                     node = self._root
                     for key in keys:
                         node = node.setdefault(key, {})
+                        self.keys.add(key)
                     if keys:
                         node.setdefault(_END, set()).add(name)
 

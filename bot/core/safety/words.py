@@ -76,6 +76,7 @@ class Reader:
         joins: Iterable[str],
         known: Container[str] | None = None,
         spellings: dict[str, str] | None = None,
+        used: Container[str] | None = None,
     ) -> None:
         """`vocabulary`: every word of every term and marker; `known`: real English words,
         never corrected (default: the English word list)."""
@@ -85,6 +86,7 @@ class Reader:
         self._breaks = frozenset(breaks)
         self._joins = frozenset(joins)
         self._spellings = dict(spellings or {})
+        self._used = used  # the keys terms use; None keeps every key
         self.correct = lru_cache(maxsize=CACHED_WORDS)(self._correct)
         self._read_piece = lru_cache(maxsize=CACHED_WORDS)(self._piece)
 
@@ -129,6 +131,8 @@ class Reader:
                 keys.append(NUMBER)
                 if _YEAR.match(piece):
                     keys.append(YEAR)
+            if self._used is not None:
+                keys = [k for k in keys if k in self._used]
             out.append((word_stem, tuple(keys)))
         return tuple(out)
 
