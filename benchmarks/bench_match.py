@@ -124,7 +124,7 @@ def main() -> int:
     stages.append((f"after {len(messages) * (args.repeat + 1)} messages", memory_mb()))
     made_up = never_repeating(engine, 4000)
     stages.append((f"after {made_up:,} made-up words", memory_mb()))
-    big = Engine(scaled(engine.content, 10), tools=engine.tools)
+    big = Engine(scaled(engine.content, 10), tools=engine.tools, urgent=engine.urgent)
     stages.append(("x10 engine loaded too", memory_mb()))
     rows.append(("x10", len(big.content.intents), measure(big.ask, messages, args.repeat)))
     stages.append((f"after {len(messages) * (args.repeat + 1)} messages on it", memory_mb()))

@@ -160,7 +160,7 @@ def _tune(engine: Engine, rows: list[Row]) -> Engine:
     best: tuple[float, Thresholds] | None = None
     for answer, margin in itertools.product(range(40, 66, 2), (0.0, 1.0, 2.0, 3.0, 5.0)):
         thresholds = replace(base, answer=float(answer), margin=margin)
-        trial = Engine(engine.content, thresholds)
+        trial = Engine(engine.content, thresholds, urgent=engine.urgent)
         s = score(rows, engine_predictor(trial))
         if s.urgent < 1.0:
             continue
@@ -170,4 +170,4 @@ def _tune(engine: Engine, rows: list[Row]) -> Engine:
         print("tune: no threshold keeps urgent recall at 1.0")
         return engine
     print(f"tuned thresholds: {best[1]}\n")
-    return Engine(engine.content, best[1])
+    return Engine(engine.content, best[1], urgent=engine.urgent)

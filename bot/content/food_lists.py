@@ -15,9 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validat
 
 from bot.content.models import Problem
 from bot.content.refs import (
-    ToolContentError,
     check_file,
     collect,
+    load_file,
     record_ids,
     source_problems,
     source_titles,
@@ -123,7 +123,4 @@ def check_food_lists(content_dir: Path) -> list[Problem]:
 
 
 def load_food_lists(content_dir: Path) -> FoodLists:
-    lists, problems = check_file(content_dir, FILE_NAME, FoodLists, _cross)
-    if lists is None:
-        raise ToolContentError(problems)
-    return lists
+    return load_file(content_dir, FILE_NAME, FoodLists, _cross)

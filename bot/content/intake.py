@@ -16,9 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validat
 
 from bot.content.models import Problem
 from bot.content.refs import (
-    ToolContentError,
     check_file,
     collect,
+    load_file,
     record_ids,
     source_problems,
     source_titles,
@@ -183,7 +183,4 @@ def check_intake(content_dir: Path) -> list[Problem]:
 
 def load_intake(content_dir: Path) -> Intake:
     """The intake content of `content_dir`; ToolContentError lists every problem if invalid."""
-    intake, problems = check_file(content_dir, FILE_NAME, Intake, _cross)
-    if intake is None:
-        raise ToolContentError(problems)
-    return intake
+    return load_file(content_dir, FILE_NAME, Intake, _cross)

@@ -19,9 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validat
 
 from bot.content.models import Problem
 from bot.content.refs import (
-    ToolContentError,
     check_file,
     collect,
+    load_file,
     source_problems,
     source_titles,
     text_problems,
@@ -317,7 +317,4 @@ def check_labs(content_dir: Path) -> list[Problem]:
 
 def load_labs(content_dir: Path) -> Labs:
     """The lab content of `content_dir`; ToolContentError lists every problem if invalid."""
-    labs, problems = check_file(content_dir, FILE_NAME, Labs, _cross)
-    if labs is None:
-        raise ToolContentError(problems)
-    return labs
+    return load_file(content_dir, FILE_NAME, Labs, _cross)

@@ -91,6 +91,19 @@ def check_file(
     return (None if problems else parsed), problems
 
 
+def load_file(
+    content_dir: Path,
+    file_name: str,
+    model: type[M],
+    cross: Callable[[M, Path], list[str]],
+) -> M:
+    """`check_file`'s model; ToolContentError lists every problem if the file is invalid."""
+    parsed, problems = check_file(content_dir, file_name, model, cross)
+    if parsed is None:
+        raise ToolContentError(problems)
+    return parsed
+
+
 def collect(problems: list[str], info: ValidationInfo) -> None:
     """Raise on a plain build; a loader passing context={"problems": [...]} collects every
     cross-reference problem there instead, so one check run reports them all."""

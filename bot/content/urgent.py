@@ -22,9 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validat
 
 from bot.content.models import Problem
 from bot.content.refs import (
-    ToolContentError,
     check_file,
     collect,
+    load_file,
     source_problems,
     source_titles,
     text_problems,
@@ -48,9 +48,6 @@ class Rule(BaseModel):
     within: int = Field(default=8, ge=1, le=40, description="largest distance, in words")
     unless: tuple[str, ...] = Field(
         default=(), description="concepts that cancel this rule (not the others) in the sentence"
-    )
-    clause: bool = Field(
-        default=False, description="all the concepts in one clause (between commas, 'and')"
     )
 
 
@@ -244,7 +241,4 @@ def check_urgent(content_dir: Path) -> list[Problem]:
 
 def load_urgent(content_dir: Path) -> Urgent:
     """The emergencies of `content_dir`; ToolContentError lists every problem if invalid."""
-    urgent, problems = check_file(content_dir, FILE_NAME, Urgent, _cross)
-    if urgent is None:
-        raise ToolContentError(problems)
-    return urgent
+    return load_file(content_dir, FILE_NAME, Urgent, _cross)

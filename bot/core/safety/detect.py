@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.content.urgent import Urgent
-from bot.core.safety.terms import UNITS, WORD_NUMBERS, Hit, Terms, minutes, term_stems
+from bot.core.safety.terms import Hit, Terms, minutes, term_stems
 from bot.core.safety.words import Reader, Word
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,6 @@ class Safety:
                     r.all,
                     r.within,
                     situation.unless + r.unless,
-                    r.clause,
                     situation.cancel_in == "clause",
                 )
                 entry = (rank, situation.id, situation.scope == "message", compiled)
@@ -220,9 +219,7 @@ class Safety:
             return []
         hits = []
         for i, w in enumerate(words):
-            if not (w.text[0].isdigit() or w.stem in WORD_NUMBERS or w.stem == "half"):
-                continue
-            value = minutes(words, i, UNITS)
+            value = minutes(words, i)
             if value is None:
                 continue
             # "an hour ago" says when, not how long — unless it is when it started.
@@ -249,14 +246,14 @@ def _uncovered(markers: list[Hit], hits: list[Hit]) -> list[Hit]:
     ]
 
 
-Compiled = tuple[tuple[str, ...], int, tuple[str, ...], bool, bool]
+Compiled = tuple[tuple[str, ...], int, tuple[str, ...], bool]
 
 
 def _rule_matches(
     rule: Compiled, by_name: dict[str, list[Hit]], present: dict[str, list[Hit]], whole: bool
 ) -> bool:
     """All the rule's concepts alive, close to one hit of its first, and nothing cancelling."""
-    names, within, unless, clause, cancel_in_clause = rule
+    names, within, unless, cancel_in_clause = rule
     if not all(n in by_name for n in names):
         return False
     cancels = [h for name in unless for h in present.get(name, ())]
@@ -270,9 +267,7 @@ def _rule_matches(
             continue
         if all(
             any(
-                h.sentence == anchor.sentence
-                and abs(h.start - anchor.start) <= within
-                and (not clause or h.segment == anchor.segment)
+                h.sentence == anchor.sentence and abs(h.start - anchor.start) <= within
                 for h in by_name[name]
             )
             for name in names[1:]

@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from bot.core.safety.words import EXACT, Word
 from bot.core.text import stem
 
-_NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
-
 
 @dataclass(slots=True)  # not frozen: built per word, and a frozen __init__ costs twice
 class Hit:
@@ -94,24 +92,21 @@ class Terms:
 _END = ""  # the trie key under which a node lists the names whose terms end there
 
 
-def minutes(words: Sequence[Word], i: int, units: Mapping[str, float]) -> float | None:
+def minutes(words: Sequence[Word], i: int) -> float | None:
     """A duration that starts at word i ("15 minutes", "an hour", "half an hour"), in minutes."""
+    first = words[i].stem
+    if not (first.isdigit() or first in WORD_NUMBERS or first == "half"):
+        return None  # most words: no look further
     stems = [w.stem for w in words[i : i + 4]]
-    if not stems:
-        return None
     if stems[:3] == ["half", "an", "hour"]:
         return 30.0
-    number: float | None = None
-    if _NUMBER.match(stems[0]):
-        number = float(stems[0])
-    elif stems[0] in WORD_NUMBERS:
-        number = WORD_NUMBERS[stems[0]]
+    number = float(first) if first.isdigit() else WORD_NUMBERS.get(first)
     if number is None or len(stems) < 2:
         return None
     unit = stems[1]
     if unit in ("or", "to") and len(stems) >= 4:  # "10 or 15 minutes": the smaller one
         unit = stems[3]
-    factor = units.get(unit)
+    factor = UNITS.get(unit)
     return number * factor if factor is not None else None
 
 

@@ -87,7 +87,6 @@ class Reader:
         self._joins = frozenset(joins)
         self._spellings = dict(spellings or {})
         self._used = used  # the keys terms use; None keeps every key
-        self.correct = lru_cache(maxsize=CACHED_WORDS)(self._correct)
         self._read_piece = lru_cache(maxsize=CACHED_WORDS)(self._piece)
 
     def read(self, text: str) -> list[Word]:
@@ -124,7 +123,7 @@ class Reader:
     def _piece(self, piece: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """(stem, keys) of each word a typed piece stands for."""
         out = []
-        for corrected in self.correct(piece):
+        for corrected in self._correct(piece):
             word_stem = stem(corrected)
             keys = [word_stem, EXACT + piece]
             if _NUMBER.match(piece):
