@@ -40,10 +40,11 @@ def test_corpus_covers_what_it_claims() -> None:
 
 
 def test_question_inside_noise_is_still_understood(engine: Engine) -> None:
+    """Code around a question may make the model less sure (code is out of scope), but the
+    question is still answered, or offered first as a did-you-mean — never declined."""
     for noise in CONTROL + RTL + INJECTIONS:
-        assert engine.ask(f"{noise} does magnesium help cramps {noise}").intent == (
-            "remedy_magnesium"
-        ), noise
+        reply = engine.ask(f"{noise} does magnesium help cramps {noise}")
+        assert "remedy_magnesium" in (reply.intent, *reply.suggestions[:1]), noise
 
 
 @settings(max_examples=500, deadline=None)

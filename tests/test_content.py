@@ -13,7 +13,7 @@ import yaml
 from bot.content import ContentError, check_directory
 from bot.content.check import REQUIRED_FOODS, REQUIRED_INTENTS
 from bot.core.engine import Engine
-from bot.core.normalise import Normaliser
+from bot.core.understand.normalise import Normaliser
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTENT = ROOT / "content"

@@ -142,7 +142,7 @@ def test_out_of_scope_gets_the_fallback(engine: Engine, text: str) -> None:
 
 
 def test_fallback_offers_did_you_mean_buttons(engine: Engine) -> None:
-    reply = engine.ask("muscles")
+    reply = engine.ask("calf and b12")
     assert reply.kind is ReplyKind.fallback
     assert reply.suggestions
     assert [b.action for b in reply.buttons] == [f"i:{s}" for s in reply.suggestions] + ["none"]

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from spellchecker import SpellChecker
 
-from bot.core import text
 from bot.core.engine import Engine
-from bot.core.text import Speller, WordList, english_words, read_word_list
+from bot.core.understand import spelling as text
+from bot.core.understand.spelling import Speller, WordList, english_words, read_word_list
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +140,7 @@ def test_a_tie_between_equally_close_words_goes_the_same_way_in_every_process() 
     """Windows are separate processes with their own hash seed: a correction must not depend
     on set order, or Telegram and the console would answer the same typo differently."""
     code = (
-        "from bot.core.text import Speller, WordList\n"
+        "from bot.core.understand.spelling import Speller, WordList\n"
         "s = Speller(['book', 'food', 'good', 'hood', 'mood', 'wood', 'blood'], WordList.of([]))\n"
         "print(s.correct('bood'), s.correct('ood'), s.correct('gook'))\n"
     )

@@ -38,7 +38,10 @@ def main(argv: list[str] | None = None) -> int:
 
     commands.add_parser("chat", help="talk to the bot offline in this terminal")
     evaluate = commands.add_parser("eval", help="measure the matcher on a labelled JSONL file")
-    evaluate.add_argument("file", type=Path)
+    evaluate.add_argument("file", type=Path, nargs="?", default=None)
+    evaluate.add_argument(
+        "--cv", type=int, metavar="K", help="k-fold cross-validation over the content phrasings"
+    )
     evaluate.add_argument("--no-baselines", action="store_true")
     evaluate.add_argument("--tune", action="store_true", help="search thresholds on the file")
     evaluate.add_argument(
@@ -72,6 +75,15 @@ def main(argv: list[str] | None = None) -> int:
         from bot.cli.evaluate import evaluate_file
         from bot.cli.safety_eval import evaluate_safety, is_safety_file
 
+        if args.cv:
+            from bot.cli.crossval import cross_validate
+
+            cross_validate(engine, args.cv)
+            if args.file is None:
+                return 0
+        if args.file is None:
+            print("eval needs FILE or --cv K", file=sys.stderr)
+            return 2
         if is_safety_file(args.file):
             return evaluate_safety(engine, args.file, args.split)
         return evaluate_file(engine, args.file, baselines=not args.no_baselines, tune=args.tune)

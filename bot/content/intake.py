@@ -114,6 +114,8 @@ class Intake(BaseModel):
     big_item_mcg: float = Field(gt=0)
     triggers: tuple[str, ...]
     not_meal_words: tuple[str, ...]
+    # "how much b12 in salmon" asks about one food; "how much b12 in 2 eggs" is a sum.
+    food_questions: tuple[str, ...] = ()
     texts: IntakeTexts
     text_sources: dict[str, tuple[str, ...]]
 

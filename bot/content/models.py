@@ -80,6 +80,11 @@ class Synonyms(BaseModel):
         default={}, description="emoji → word, read before emoji is stripped"
     )
     stopwords: list[str] = Field(default=[], description="words that carry no topic")
+    domain: list[str] = Field(
+        default=[],
+        description="words (as written, not stems) showing a message is about cramps, B12 or "
+        "the body: such a message is never declined as out of scope",
+    )
 
 
 class Problem(BaseModel):

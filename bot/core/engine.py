@@ -27,13 +27,15 @@ from bot.content import (
 from bot.content.food_lists import FoodLists, check_food_lists, load_food_lists
 from bot.content.intake import Intake, check_intake, load_intake
 from bot.content.labs import Labs, check_labs, load_labs
+from bot.content.model_cache import ModelDirectory
 from bot.content.refs import ToolContentError
 from bot.content.urgent import Urgent, load_urgent
 from bot.core import foodlist, intake, labs
-from bot.core.match import Matcher, Params, Scored
-from bot.core.normalise import Normaliser, visible
 from bot.core.reply import Button, Reply, ReplyKind
 from bot.core.safety import Safety, Verdict
+from bot.core.understand.match import Matcher, ModelStore, Scored
+from bot.core.understand.model import ModelParams
+from bot.core.understand.normalise import Normaliser, visible
 
 URGENT = "urgent_help"  # the intent id of every urgent reply; no phrasing scores for it
 URGENT_ACTION = "u:"  # a button to another emergency's reply: "u:<situation id>"
@@ -66,11 +68,12 @@ class Tools:
 class Thresholds:
     """Chosen by `python -m bot eval` on tests/data/eval.jsonl; see the README table."""
 
-    answer: float = 42.0  # below: the fallback
-    margin: float = 0.5  # top two closer than this (and both below `sure`): did-you-mean
+    answer: float = 45.0  # below: the fallback (scores are the model's calibrated probabilities)
+    margin: float = 5.0  # top two closer than this (and both below `sure`): did-you-mean
     sure: float = 75.0
     suggest: float = 35.0  # lowest score still offered as a did-you-mean
     out_of_scope: float = 6.0  # an in-scope answer must beat the out-of-scope phrasings by this
+    evidence: float = 10.0  # a domain message leaning out of scope: answered from this score up
 
 
 class Engine:
@@ -78,9 +81,10 @@ class Engine:
         self,
         content: Content,
         thresholds: Thresholds | None = None,
-        params: Params | None = None,
+        params: ModelParams | None = None,
         tools: Tools | None = None,
         urgent: Urgent | None = None,
+        store: ModelStore | None = None,
     ) -> None:
         self.content = content
         self.tools = tools
@@ -93,17 +97,26 @@ class Engine:
             i.id: [self.normalise(e) for e in i.examples] for i in content.intents.values()
         }
         foods = {f.id: [self.normalise(n) for n in f.names] for f in content.foods.values()}
+        self._domain = frozenset(self.normalise(w) for w in content.synonyms.domain)
         self.matcher = Matcher(
             matchable,
             foods,
             set(content.synonyms.stopwords),
             params,
             aliases={k: self.normalise(v) for k, v in content.synonyms.spellings.items()},
+            store=store,
         )
 
     @classmethod
-    def load(cls, directory: Path, thresholds: Thresholds | None = None) -> Engine:
-        """Load content/ and build the engine; raise ContentError on any problem."""
+    def load(
+        cls,
+        directory: Path,
+        thresholds: Thresholds | None = None,
+        store: ModelStore | None = None,
+    ) -> Engine:
+        """Load content/ and build the engine; raise ContentError on any problem.
+
+        `store` keeps the trained intent model (default: the user's cache directory)."""
         content = load_content(directory, Normaliser)
         missing = [key for key in REQUIRED_MESSAGES if key not in content.messages]
         if missing:
@@ -117,7 +130,13 @@ class Engine:
             urgent = load_urgent(directory)
         except ToolContentError as error:
             raise ContentError(error.problems) from error
-        return cls(content, thresholds, tools=Tools.load(directory), urgent=urgent)
+        return cls(
+            content,
+            thresholds,
+            tools=Tools.load(directory),
+            urgent=urgent,
+            store=store or ModelDirectory(),
+        )
 
     # -- windows call these ------------------------------------------------------------
 
@@ -135,7 +154,10 @@ class Engine:
         ranked = self.matcher.rank(analysis)
         if verdict.alarms:
             return self._urgent(verdict, ranked)
-        reply = self._tool(text, normalised, life_stage) or self._decide(ranked, analysis.foods)
+        evidence = not self._domain.isdisjoint(analysis.corrected)
+        reply = self._tool(text, normalised, life_stage) or self.decide(
+            ranked, analysis.foods, evidence
+        )
         return self._with_mention(reply, verdict)
 
     def _tool(self, text: str, normalised: str, life_stage: str | None) -> Reply | None:
@@ -205,18 +227,39 @@ class Engine:
 
     # -- decisions ---------------------------------------------------------------------
 
-    def _decide(self, ranked: list[Scored], foods: tuple[str, ...]) -> Reply:
+    def decide(self, ranked: list[Scored], foods: tuple[str, ...], evidence: bool = False) -> Reply:
+        """The reply for the model's ranking. `evidence`: the message names cramps, B12 or
+        the body (content/synonyms.yaml `domain`), so it is never declined as out of scope."""
         t = self.thresholds
-        if not ranked or ranked[0].score < t.answer:
-            return self._fallback(ranked)
-        top = ranked[0]
-        if self.content.intents[top.intent].category is Category.out_of_scope:
-            return self._out_of_scope(top)
         outside = next((s for s in ranked if self._is_outside(s.intent)), None)
+        if evidence and outside is not None and ranked[0].score - outside.score < t.out_of_scope:
+            return self._in_scope_only(ranked, foods)
+        if not ranked or ranked[0].score < t.answer:
+            return self._fallback(ranked, at_least=3 if evidence else 0)
+        top = ranked[0]
+        if self._is_outside(top.intent):
+            return self._out_of_scope(top)
         if outside is not None and top.score - outside.score < t.out_of_scope:
             return self._out_of_scope(outside)
         if len(ranked) > 1 and top.score < t.sure and top.score - ranked[1].score < t.margin:
             return self._fallback(ranked)
+        return self._answer(top, foods)
+
+    def _in_scope_only(self, ranked: list[Scored], foods: tuple[str, ...]) -> Reply:
+        """The model leans out of scope but the message is about the domain: answer the
+        best in-scope intent when it is clear among the in-scope ones, else did-you-mean."""
+        t = self.thresholds
+        inside = [s for s in ranked if not self._is_outside(s.intent)]
+        total = sum(s.score for s in inside)
+        if not total:
+            return self._fallback(inside, at_least=3)
+        top, share = inside[0], inside[0].score / total * 100
+        runner = inside[1].score / total * 100 if len(inside) > 1 else 0.0
+        if top.score >= t.evidence and share >= t.answer and share - runner >= t.margin:
+            return self._answer(top, foods)
+        return self._fallback(inside, at_least=3)
+
+    def _answer(self, top: Scored, foods: tuple[str, ...]) -> Reply:
         if top.intent == FOOD_LOOKUP and foods:
             return self.answer_food(self.content.foods[foods[0]], top.score)
         return self.answer_intent(top.intent, top.score)
@@ -306,12 +349,19 @@ class Engine:
             buttons=self._related(intent),
         )
 
-    def _fallback(self, ranked: list[Scored]) -> Reply:
+    def _fallback(self, ranked: list[Scored], at_least: int = 0) -> Reply:
+        """Did-you-mean buttons for the intents that came close; `at_least` that many even
+        when none came close (a message about the domain always gets some)."""
+        inside = [
+            s
+            for s in ranked
+            if self.content.intents[s.intent].category
+            not in (Category.out_of_scope, Category.social)
+        ]
         suggestions = tuple(
             s.intent
-            for s in ranked[:3]
-            if s.score >= self.thresholds.suggest
-            and self.content.intents[s.intent].category is not Category.out_of_scope
+            for k, s in enumerate(inside[:3])
+            if s.score >= self.thresholds.suggest or k < at_least
         )
         if not suggestions:
             return Reply(self.message("fallback"), ReplyKind.fallback, score=_top(ranked))

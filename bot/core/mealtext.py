@@ -65,6 +65,13 @@ class MealLexicon:
             self._ignored.update(w for phrase in words for w in fold(phrase).split())
         self._trigger = _pattern(intake.triggers)
         self._not_meal = _pattern(intake.not_meal_words)
+        self._food_question = _pattern(intake.food_questions)
+        # "2 eggs", "three sardines" — not "a banana", "one egg": that is the food's answer.
+        several = [n for n, value in intake.numbers.items() if value > 1]
+        numbers = "|".join(map(re.escape, sorted(several, key=len, reverse=True)))
+        self._counted_food = re.compile(
+            rf"\b(?:\d+(?:\.\d+)?|{numbers})\s+(?:{self._any_food.pattern})"
+        )
         self._amount_measure = re.compile(
             r"\b(?:\d+(?:\s\d+)?|"
             + "|".join(map(re.escape, intake.numbers))
@@ -98,6 +105,8 @@ class MealLexicon:
     def looks_like_meal(self, normalised: str) -> bool:
         if self._not_meal.search(normalised):
             return False
+        if self._food_question.search(normalised):
+            return bool(self._counted_food.search(normalised))
         if self._trigger.search(normalised) or self._amount_measure.search(normalised):
             return True
         found = {self._which(m.group(0)) for m in self._any_food.finditer(normalised)}

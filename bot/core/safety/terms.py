@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.core.safety.words import EXACT, Word
-from bot.core.text import stem
+from bot.core.understand.spelling import stem
 
 
 @dataclass(slots=True)  # not frozen: built per word, and a frozen __init__ costs twice

@@ -16,10 +16,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Container, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from bot.core.text import CACHED_WORDS, Speller, english_words, stem
+from bot.core.understand.spelling import CACHED_WORDS, Speller, english_words, stem
 
 _APOSTROPHE = re.compile(r"(\w)['’‘`´ʼ](\w)")
 # A full stop between digits is a decimal point ("38.8"), not the end of a sentence.
@@ -91,7 +91,7 @@ class Reader:
 
     def read(self, text: str) -> list[Word]:
         words: list[Word] = []
-        sentence = segment = chunk = 0
+        sentence = segment = chunk = opened = 0
         short = False
         for part in _SENTENCE_END.split(fold(text)):
             pieces = _PIECE.findall(part)
@@ -101,6 +101,7 @@ class Reader:
             # the next sentence, as they were meant to.
             if not short:
                 sentence += 1
+                opened = len(words)
             segment += 1
             chunk += 1
             short = len(pieces) <= SHORT_FRAGMENT
@@ -118,6 +119,10 @@ class Reader:
                     words.append(Word(piece, word_stem, sentence, segment, keys, chunk))
                 if len(words) >= MAX_WORDS:
                     return words
+        # "goodbye. thanks for trying. im done": a fragment that ends the message belongs
+        # to the sentence before it.
+        if short and sentence > 1 and opened < len(words):
+            words[opened:] = [replace(w, sentence=sentence - 1) for w in words[opened:]]
         return words
 
     def _piece(self, piece: str) -> tuple[tuple[str, tuple[str, ...]], ...]:

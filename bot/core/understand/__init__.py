@@ -1,0 +1,1 @@
+"""Understanding a message: normalising, spelling, foods and the learned intent model."""

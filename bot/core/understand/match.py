@@ -1,0 +1,181 @@
+"""Reading a message into tokens and foods, and ranking the intents for it.
+
+The words are spelling-corrected against the content vocabulary and stemmed, foods are
+replaced by one placeholder (so "does salmon have b12" and "do sardines have b12" are one
+pattern), and the learned intent model (`model.py`) turns tokens plus the typed words'
+character n-grams into calibrated probabilities: a score of 80 means about 80% sure.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from bot.core.understand.model import IntentModel, ModelParams, features, fingerprint
+from bot.core.understand.spelling import Speller, english_words, stem
+
+FOOD_TOKEN = "foodx"  # noqa: S105  # nosec B105  # a placeholder word, not a secret
+MAX_TOKENS = 120  # a 100,000-character message is matched on its start
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    tokens: tuple[str, ...]  # stemmed words, foods as FOOD_TOKEN, fillers dropped
+    foods: tuple[str, ...]  # food ids mentioned, in order of appearance
+    words: tuple[str, ...] = ()  # the normalised words as typed, for character n-grams
+    corrected: tuple[str, ...] = ()  # the words after spelling correction, not stemmed
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    intent: str
+    score: float  # 0–100: the model's calibrated probability
+
+
+class ModelStore(Protocol):
+    """Where trained models are kept between runs (`bot.content.model_cache` keeps them on disk)."""
+
+    def get(self, key: str) -> bytes | None: ...
+
+    def put(self, key: str, data: bytes) -> None: ...
+
+
+def _vocabulary(phrasings: Mapping[str, Sequence[str]]) -> set[str]:
+    """The words the speller corrects onto: English words and the content's own terms.
+
+    Phrasings are written with typos on purpose ("why do i get leg crmaps"), and a typo
+    in the vocabulary would never be corrected again. So a word that is not English
+    counts only when two phrasings use it (a term such as "metformin" or "holotc"
+    repeats, a typo rarely does) and it is not one edit from a word used five times as
+    often (two edits from five letters on: "crmps" beside "cramp").
+    """
+    counts = Counter(w for texts in phrasings.values() for t in texts for w in set(t.split()))
+    english = english_words()
+    kept = {w for w, n in counts.items() if not w.isalpha() or w in english}
+    for word, n in counts.items():
+        if word in kept or n < 2:
+            continue
+        edits = 1 if len(word) < 5 else 2
+        common = [w for w, m in counts.items() if m >= 5 * n and abs(len(w) - len(word)) <= edits]
+        if process.extractOne(word, common, scorer=OSA.distance, score_cutoff=edits) is None:
+            kept.add(word)
+    return kept
+
+
+_TRAINED: dict[
+    str, IntentModel
+] = {}  # this process's models by fingerprint (tests load many engines)
+
+
+class Matcher:
+    def __init__(
+        self,
+        phrasings: Mapping[str, Sequence[str]],
+        food_names: Mapping[str, Sequence[str]],
+        fillers: set[str],
+        params: ModelParams | None = None,
+        aliases: Mapping[str, str] | None = None,
+        store: ModelStore | None = None,
+    ) -> None:
+        """`phrasings` and `food_names` must already be normalised.
+
+        `aliases` maps spelling variants to the canonical words normalisation produces, so a
+        typo corrected to a variant ("crmaps" → "cramps") still lands on the canonical word.
+        `store` keeps trained models between runs: the same phrasings are trained once.
+        """
+        self.params = params or ModelParams()
+        self._fillers = frozenset(fillers)
+        self._aliases = dict(aliases or {})
+        vocabulary = _vocabulary(phrasings)
+        vocabulary |= {w for names in food_names.values() for n in names for w in n.split()}
+        self._speller = Speller(vocabulary | self._fillers | set(self._aliases))
+        # Food names as stemmed token tuples, longest first so "soy milk" beats "milk".
+        self._foods = sorted(
+            (
+                (tuple(stem(w) for w in name.split()), food)
+                for food, names in food_names.items()
+                for name in names
+            ),
+            key=lambda item: -len(item[0]),
+        )
+        self._food_first = {tokens[0] for tokens, _ in self._foods}
+        self.examples = [
+            (self.features(self.analyse(t)), intent)
+            for intent, texts in phrasings.items()
+            for t in texts
+        ]
+        self.model = self._trained(store)
+
+    def _trained(self, store: ModelStore | None) -> IntentModel:
+        key = fingerprint(self.examples, self.params)
+        model = _TRAINED.get(key)
+        if model is None and store is not None:
+            data = store.get(key)
+            if data is not None:
+                model = IntentModel.from_bytes(data, self.params)
+        if model is None:
+            model = IntentModel.train(self.examples, self.params)
+            if store is not None:
+                store.put(key, model.to_bytes())
+        if len(_TRAINED) >= 8:
+            _TRAINED.pop(next(iter(_TRAINED)))
+        _TRAINED[key] = model
+        return IntentModel.from_trained(model, self.params)
+
+    # -- query ---------------------------------------------------------------------------
+
+    def words(self, normalised: str) -> list[str]:
+        """The message's words, spelling-corrected against the content vocabulary."""
+        words = []
+        for word in normalised.split()[:MAX_TOKENS]:
+            corrected = self._speller.correct(word)
+            words += self._aliases.get(corrected, corrected).split()
+        return words
+
+    def analyse(self, normalised: str, words: list[str] | None = None) -> Analysis:
+        """`words`, when the caller already has them, saves correcting the message twice."""
+        corrected = tuple(words or self.words(normalised))
+        words = [w for w in corrected if w not in self._fillers]
+        stems = [stem(w) for w in words]
+        foods: list[str] = []
+        tokens: list[str] = []
+        i = 0
+        while i < len(stems):
+            food, length = self._food_at(stems, i)
+            if food is None:
+                tokens.append(stems[i])
+                i += 1
+            else:
+                foods.append(food)
+                tokens.append(FOOD_TOKEN)
+                i += length
+        typed = tuple(normalised.split()[:MAX_TOKENS])
+        return Analysis(tuple(tokens), tuple(dict.fromkeys(foods)), typed, corrected)
+
+    def _food_at(self, stems: list[str], i: int) -> tuple[str | None, int]:
+        if stems[i] not in self._food_first:
+            return None, 0
+        for tokens, food in self._foods:
+            if tuple(stems[i : i + len(tokens)]) == tokens:
+                return food, len(tokens)
+        return None, 0
+
+    def features(self, analysis: Analysis) -> list[str]:
+        return features(analysis.tokens, analysis.words, self.params)
+
+    def rank(self, analysis: Analysis) -> list[Scored]:
+        """Every intent, most probable first; nothing for a message with no words."""
+        if not analysis.words:
+            return []
+        probabilities = self.model.probabilities(self.features(analysis))
+        scored = [
+            Scored(label, round(100 * float(p), 1))
+            for label, p in zip(self.model.labels, probabilities, strict=True)
+        ]
+        scored.sort(key=lambda s: s.score, reverse=True)
+        return scored

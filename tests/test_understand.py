@@ -1,0 +1,170 @@
+"""The learned intent model and what routes around it: domain evidence, bare topic words,
+numbers that count food, recipes, the model cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.cli.crossval import best_temperature, folds
+from bot.content.model_cache import ModelDirectory
+from bot.core.engine import Engine
+from bot.core.understand import match
+from bot.core.understand.model import IntentModel, ModelParams, features, fingerprint
+
+CONTENT = Path(__file__).resolve().parents[1] / "content"
+
+
+def _examples(engine: Engine) -> list[tuple[list[str], str]]:
+    return engine.matcher.examples
+
+
+def test_training_is_deterministic(engine: Engine) -> None:
+    examples = _examples(engine)[:300]
+    a = IntentModel.train(examples)
+    b = IntentModel.train(examples)
+    assert a.to_bytes() == b.to_bytes()
+
+
+def test_a_cached_model_answers_exactly_as_the_trained_one(engine: Engine) -> None:
+    examples = _examples(engine)[:300]
+    trained = IntentModel.train(examples)
+    loaded = IntentModel.from_bytes(trained.to_bytes(), trained.params)
+    for found, _ in examples[:50]:
+        assert np.array_equal(trained.probabilities(found), loaded.probabilities(found))
+
+
+def test_the_fingerprint_changes_with_the_phrasings_and_the_training(engine: Engine) -> None:
+    examples = _examples(engine)[:100]
+    base = fingerprint(examples, ModelParams())
+    assert fingerprint(examples[:-1], ModelParams()) != base
+    assert fingerprint(examples, ModelParams(epochs=9)) != base
+    assert fingerprint(examples, ModelParams(temperature=2.0)) == base  # applied at run time
+
+
+def test_the_engine_trains_once_and_then_reads_the_cache(tmp_path: Path) -> None:
+    store = ModelDirectory(tmp_path)
+    match._TRAINED.clear()
+    Engine.load(CONTENT, store=store)
+    saved = list(tmp_path.glob("intent-*.npz"))
+    assert len(saved) == 1
+    match._TRAINED.clear()
+    before = saved[0].stat().st_mtime_ns
+    engine = Engine.load(CONTENT, store=store)
+    assert saved[0].stat().st_mtime_ns == before  # read, not retrained
+    assert engine.ask("does salmon have b12").food == "salmon"
+
+
+def test_an_unwritable_cache_only_costs_the_training(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    match._TRAINED.clear()
+    engine = Engine.load(CONTENT, store=ModelDirectory(blocker / "models"))
+    assert engine.ask("why do i get leg cramps at night").intent == "night_cramps"
+
+
+def test_probabilities_sum_to_one_and_rank_is_sorted(engine: Engine) -> None:
+    analysis = engine.matcher.analyse(engine.normalise("is magnesium good for cramps"))
+    ranked = engine.matcher.rank(analysis)
+    assert ranked[0].intent == "remedy_magnesium"
+    assert [s.score for s in ranked] == sorted((s.score for s in ranked), reverse=True)
+    assert sum(s.score for s in ranked) == pytest.approx(100, abs=1.0)
+
+
+def test_character_ngrams_carry_unseen_typos() -> None:
+    found = features(("cramp",), ("crampz",), ModelParams())
+    assert "c <cr" in found and "c amp" in found and "w cramp" in found
+
+
+def test_a_typo_in_the_phrasings_is_not_learned_as_a_word() -> None:
+    phrasings = {"a": ["leg cramps at night"] * 12 + ["crmps in my leg", "crmps again"]}
+    vocabulary = match._vocabulary(phrasings)
+    assert "cramps" in vocabulary
+    assert "crmps" not in vocabulary
+
+
+def test_folds_are_stratified_and_reproducible() -> None:
+    labels = ["a"] * 10 + ["b"] * 5
+    assert folds(labels, 5) == folds(labels, 5)
+    assert sorted(f for f, label in zip(folds(labels, 5), labels, strict=True) if label == "b") == [
+        0,
+        1,
+        2,
+        3,
+        4,
+    ]
+
+
+def test_temperature_search_prefers_the_honest_one() -> None:
+    # Always right and very sure: the sharpest temperature wins.
+    results = [("x", np.array([5.0, 0.0])), ("y", np.array([0.0, 5.0]))] * 10
+    assert best_temperature(results, ("x", "y")) == 0.2
+    # Right only 60% of the time: a softer temperature than 0.2.
+    results = [("x", np.array([5.0, 0.0]))] * 6 + [("y", np.array([5.0, 0.0]))] * 4
+    assert best_temperature(results, ("x", "y")) > 1.0
+
+
+@pytest.mark.parametrize(
+    "text", ["calf and b12", "b12 for my muscles?? or not", "cramp cramp cramp xyzzy"]
+)
+def test_a_message_about_the_domain_is_never_declined(engine: Engine, text: str) -> None:
+    reply = engine.ask(text)
+    out_of_scope = engine.content.intents["out_of_scope"].answer.strip()
+    assert reply.text != out_of_scope
+    assert reply.intent is not None or reply.suggestions
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the b12 bus is late again",
+        "magnesium ribbon burning experiment at school",
+        "our flat is so cramped",
+        "salmon recipe for dinner",
+        "where can i buy tofu",
+    ],
+)
+def test_domain_words_in_another_sense_get_no_answer(engine: Engine, text: str) -> None:
+    assert engine.ask(text).intent is None
+
+
+@pytest.mark.parametrize(("text", "intent"), [("b12", "topic_b12"), ("cramps", "topic_cramps")])
+def test_bare_topic_words_get_an_overview_with_topic_buttons(
+    engine: Engine, text: str, intent: str
+) -> None:
+    reply = engine.ask(text)
+    assert reply.intent == intent
+    assert len(reply.text) <= 400
+    assert len(reply.buttons) >= 5
+
+
+def test_a_counted_food_is_added_up_not_read_as_a_lab_value(engine: Engine) -> None:
+    reply = engine.ask("how much b12 in 2 eggs")
+    assert reply.intent == "intake"
+    assert reply.details is not None
+    items = reply.details["items"]
+    assert [(i["food"], i["servings"]) for i in items] == [("eggs", 2.0)]  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("text", "food"),
+    [("how much b12 in salmon", "salmon"), ("does a banana contain b12", "banana")],
+)
+def test_a_question_about_one_food_still_gets_the_food_answer(
+    engine: Engine, text: str, food: str
+) -> None:
+    assert engine.ask(text).food == food
+
+
+@pytest.mark.parametrize(
+    ("text", "food"),
+    [("do mussels have b12", "mussels"), ("oysters b12?", "oysters"), ("b12 in crab", "crab")],
+)
+def test_the_shellfish_facts_gives_are_known(engine: Engine, text: str, food: str) -> None:
+    assert engine.ask(text).food == food
+
+
+def test_a_stored_lab_reading_still_reaches_the_lab_explainer(engine: Engine) -> None:
+    assert engine.ask("my b12 is 180").intent == "lab_result"
