@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -200,3 +201,37 @@ def test_fuzz_through_the_engine(engine: Engine) -> None:
     for message in fuzz_messages(500, seed=3):
         reply = engine.ask(message)
         assert reply.text
+
+
+# -- the learned second opinion (bot/core/safety/learned.py) ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "situation"),
+    [
+        ("my husband went grey and sweaty clutching his left arm", "chest_pain"),
+        (
+            "my legs gave way and i cant feel anything below my belly button, and i wet myself",
+            "cauda_equina",
+        ),
+    ],
+)
+def test_the_second_opinion_catches_what_the_rules_miss(
+    engine: Engine, text: str, situation: str
+) -> None:
+    assert engine.safety._rules_verdict(text).alarms == ()  # the rules alone miss it
+    assert situations(engine, text) == [situation]
+
+
+def test_the_second_opinion_never_removes_an_alarm(engine: Engine) -> None:
+    rules_only = Safety(engine.urgent)  # no examples: the rules decide alone
+    for text in [c.text for c in read_cases(DATA / "urgent_dev8.jsonl", "all") if c.urgent]:
+        if rules_only.check(text).alarms:
+            assert engine.safety.check(text).alarms, text
+
+
+def test_ordinary_questions_stay_ordinary_with_the_second_opinion(engine: Engine) -> None:
+    rows = [json.loads(line) for line in (DATA / "eval.jsonl").read_text().splitlines()]
+    ordinary = [r["text"] for r in rows if r["intent"] != URGENT]
+    alarms = [t for t in ordinary if engine.safety.check(t).alarms]
+    assert alarms == []

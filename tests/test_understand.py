@@ -36,12 +36,13 @@ def test_a_cached_model_answers_exactly_as_the_trained_one(engine: Engine) -> No
         assert np.array_equal(trained.probabilities(found), loaded.probabilities(found))
 
 
-def test_the_fingerprint_changes_with_the_phrasings_and_the_training(engine: Engine) -> None:
-    examples = _examples(engine)[:100]
-    base = fingerprint(examples, ModelParams())
-    assert fingerprint(examples[:-1], ModelParams()) != base
-    assert fingerprint(examples, ModelParams(epochs=9)) != base
-    assert fingerprint(examples, ModelParams(temperature=2.0)) == base  # applied at run time
+def test_the_fingerprint_changes_with_the_phrasings_the_reading_and_the_training() -> None:
+    examples = [("leg cramps at night", "night_cramps"), ("hi", "greeting")]
+    base = fingerprint(examples, ModelParams(), "speller v1")
+    assert fingerprint(examples[:-1], ModelParams(), "speller v1") != base
+    assert fingerprint(examples, ModelParams(), "speller v2") != base
+    assert fingerprint(examples, ModelParams(epochs=9), "speller v1") != base
+    assert fingerprint(examples, ModelParams(temperature=2.0), "speller v1") == base  # run time
 
 
 def test_the_engine_trains_once_and_then_reads_the_cache(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from bot.content.food_lists import check_food_lists
 from bot.content.intake import check_intake
 from bot.content.labs import check_labs
 from bot.content.questionnaire import check_questionnaire
-from bot.content.urgent import check_urgent
+from bot.content.urgent import check_urgent, check_urgent_examples
 from bot.core.engine import Engine
 from bot.core.questionnaire import Engine as CheckEngine
 
@@ -116,7 +116,7 @@ def _content_check(directory: Path) -> int:
     problems += check_questionnaire(directory)[1]
     seen = {str(p) for p in problems}
     tools = check_labs(directory) + check_intake(directory) + check_food_lists(directory)
-    tools += check_urgent(directory)
+    tools += check_urgent(directory) + check_urgent_examples(directory)
     problems += [p for p in tools if str(p) not in seen]
     if problems:
         print(report(problems))

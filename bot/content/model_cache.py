@@ -15,7 +15,7 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-KEEP = 4  # newest models kept; older ones are deleted when a new one is written
+KEEP = 8  # newest models kept; older ones are deleted when a new one is written
 
 
 def default_directory() -> Path:

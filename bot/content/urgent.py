@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validat
 
 from bot.content.models import Problem
 from bot.content.refs import (
+    ToolContentError,
     check_file,
     collect,
     load_file,
@@ -242,3 +243,48 @@ def check_urgent(content_dir: Path) -> list[Problem]:
 def load_urgent(content_dir: Path) -> Urgent:
     """The emergencies of `content_dir`; ToolContentError lists every problem if invalid."""
     return load_file(content_dir, FILE_NAME, Urgent, _cross)
+
+
+EXAMPLES_FILE = "urgent_examples.yaml"
+NONE = "none"  # the label of look-alikes in urgent_examples.yaml
+
+
+class UrgentExamples(BaseModel):
+    """content/urgent_examples.yaml: messages in people's own words, by situation id, and
+    look-alikes under "none", for the safety layer's learned second opinion."""
+
+    model_config = _STRICT
+
+    version: Literal[1]
+    examples: dict[str, tuple[str, ...]]
+
+    @model_validator(mode="after")
+    def _enough(self) -> UrgentExamples:
+        if len(self.examples.get(NONE, ())) < 100:
+            raise ValueError(f"examples.{NONE}: at least 100 look-alikes are needed")
+        return self
+
+
+def _examples_cross(examples: UrgentExamples, content_dir: Path) -> list[str]:
+    try:
+        known = {s.id for s in load_urgent(content_dir).situations}
+    except ToolContentError:  # urgent.yaml's own problems are reported by check_urgent
+        return []
+    return [
+        f"examples.{label}: not a situation id in urgent.yaml"
+        for label in examples.examples
+        if label != NONE and label not in known
+    ]
+
+
+def check_urgent_examples(content_dir: Path) -> list[Problem]:
+    if not (content_dir / EXAMPLES_FILE).exists():
+        return []
+    return check_file(content_dir, EXAMPLES_FILE, UrgentExamples, _examples_cross)[1]
+
+
+def load_urgent_examples(content_dir: Path) -> UrgentExamples | None:
+    """The examples, or None when the file is absent (the layer then runs on its rules)."""
+    if not (content_dir / EXAMPLES_FILE).exists():
+        return None
+    return load_file(content_dir, EXAMPLES_FILE, UrgentExamples, _examples_cross)

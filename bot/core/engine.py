@@ -29,7 +29,7 @@ from bot.content.intake import Intake, check_intake, load_intake
 from bot.content.labs import Labs, check_labs, load_labs
 from bot.content.model_cache import ModelDirectory
 from bot.content.refs import ToolContentError
-from bot.content.urgent import Urgent, load_urgent
+from bot.content.urgent import Urgent, UrgentExamples, load_urgent, load_urgent_examples
 from bot.core import foodlist, intake, labs
 from bot.core.reply import Button, Reply, ReplyKind
 from bot.core.safety import Safety, Verdict
@@ -85,11 +85,17 @@ class Engine:
         tools: Tools | None = None,
         urgent: Urgent | None = None,
         store: ModelStore | None = None,
+        urgent_examples: UrgentExamples | None = None,
     ) -> None:
         self.content = content
         self.tools = tools
         self.urgent = urgent or load_urgent(content.directory)
-        self.safety = Safety(self.urgent)
+        self.safety = Safety(
+            self.urgent,
+            urgent_examples,
+            [e for i in content.intents.values() for e in i.examples],
+            store,
+        )
         self._titles = {s.id: s.title for s in content.sources.values()}
         self.thresholds = thresholds or Thresholds()
         self.normalise = Normaliser(content.synonyms)
@@ -128,6 +134,7 @@ class Engine:
             )
         try:
             urgent = load_urgent(directory)
+            examples = load_urgent_examples(directory)
         except ToolContentError as error:
             raise ContentError(error.problems) from error
         return cls(
@@ -136,6 +143,7 @@ class Engine:
             tools=Tools.load(directory),
             urgent=urgent,
             store=store or ModelDirectory(),
+            urgent_examples=examples,
         )
 
     # -- windows call these ------------------------------------------------------------

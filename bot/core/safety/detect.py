@@ -20,12 +20,14 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from bot.content.urgent import Urgent
+from bot.content.urgent import Urgent, UrgentExamples
+from bot.core.safety.learned import THRESHOLD, SecondOpinion
 from bot.core.safety.terms import Hit, Terms, minutes, term_stems
 from bot.core.safety.words import Reader, Word
+from bot.core.understand.match import ModelStore
 
 log = logging.getLogger(__name__)
 _WORD = re.compile(r"[^\W_]+")
@@ -45,7 +47,15 @@ class Verdict:
 class Safety:
     """The safety layer. Pure and cheap: one message in, a Verdict out; it never raises."""
 
-    def __init__(self, urgent: Urgent) -> None:
+    def __init__(
+        self,
+        urgent: Urgent,
+        examples: UrgentExamples | None = None,
+        ordinary: Iterable[str] = (),
+        store: ModelStore | None = None,
+    ) -> None:
+        """`examples` (content/urgent_examples.yaml) and `ordinary` messages train the
+        learned second opinion (`learned.py`); without examples the rules decide alone."""
         self.urgent = urgent
         m = urgent.markers
         named: dict[str, tuple[str, ...]] = dict(urgent.lexicon)
@@ -89,6 +99,11 @@ class Safety:
                 entry = (rank, situation.id, situation.scope == "message", compiled)
                 self._rules[r.all[0]].append(entry)
         self._durations = [(d.concept, d.min_minutes) for d in urgent.durations]
+        self.second = (
+            None
+            if examples is None
+            else SecondOpinion(self._reader, examples, ordinary, store, urgent.model_dump_json())
+        )
 
     def check(self, text: str) -> Verdict:
         try:
@@ -98,6 +113,15 @@ class Safety:
             return Verdict()
 
     def _check(self, text: str) -> Verdict:
+        verdict = self._rules_verdict(text)
+        if verdict.alarms or self.second is None:
+            return verdict
+        probability, situation = self.second.assess(text)
+        if probability < THRESHOLD:
+            return verdict
+        return Verdict((situation,), tuple(s for s in verdict.mentions if s != situation))
+
+    def _rules_verdict(self, text: str) -> Verdict:
         words = self._reader.read(text)
         if not words:
             return Verdict()

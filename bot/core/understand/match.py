@@ -8,9 +8,11 @@ character n-grams into calibrated probabilities: a score of 80 means about 80% s
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 from rapidfuzz import process
@@ -104,15 +106,25 @@ class Matcher:
             key=lambda item: -len(item[0]),
         )
         self._food_first = {tokens[0] for tokens, _ in self._foods}
-        self.examples = [
-            (self.features(self.analyse(t)), intent)
-            for intent, texts in phrasings.items()
-            for t in texts
-        ]
-        self.model = self._trained(store)
+        self._phrasings = [(t, intent) for intent, texts in phrasings.items() for t in texts]
+        # What turns a phrasing into features: with the phrasings, it names the trained model,
+        # so a cached one is found without reading every phrasing again at each start.
+        reading = json.dumps(
+            [
+                sorted(self._speller.vocabulary),
+                sorted(self._fillers),
+                sorted(self._aliases.items()),
+                sorted((food, sorted(n)) for food, n in food_names.items()),
+            ]
+        )
+        self.model = self._trained(store, fingerprint(self._phrasings, self.params, reading))
 
-    def _trained(self, store: ModelStore | None) -> IntentModel:
-        key = fingerprint(self.examples, self.params)
+    @cached_property
+    def examples(self) -> list[tuple[list[str], str]]:
+        """(features, intent) of every phrasing: what the model is trained on."""
+        return [(self.features(self.analyse(t)), intent) for t, intent in self._phrasings]
+
+    def _trained(self, store: ModelStore | None, key: str) -> IntentModel:
         model = _TRAINED.get(key)
         if model is None and store is not None:
             data = store.get(key)

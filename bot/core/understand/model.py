@@ -197,11 +197,12 @@ class IntentModel:
             return cls(header["labels"], vocabulary, arrays["idf"], arrays["weights"], params)
 
 
-def fingerprint(examples: Sequence[tuple[list[str], str]], params: ModelParams) -> str:
-    """Names a trained model: the same examples and training parameters give the same one."""
+def fingerprint(labelled: Sequence[tuple[str, str]], params: ModelParams, reading: str = "") -> str:
+    """Names a trained model: the same (text, label) examples, read the same way
+    (`reading`: whatever turns a text into features) and trained alike, give the same name."""
     digest = hashlib.sha256(f"v{MODEL_VERSION}".encode())
     trained = {k: v for k, v in asdict(params).items() if k != "temperature"}
-    digest.update(json.dumps(trained, sort_keys=True).encode())
-    for found, label in examples:
-        digest.update(label.encode() + b"\0" + "\x1f".join(found).encode() + b"\n")
+    digest.update(json.dumps(trained, sort_keys=True).encode() + reading.encode())
+    for text, label in labelled:
+        digest.update(label.encode() + b"\0" + text.encode() + b"\n")
     return digest.hexdigest()[:24]
