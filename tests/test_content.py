@@ -50,7 +50,10 @@ def test_every_problem_is_reported_with_file_and_field(content_copy: Path) -> No
         data["intents"][2]["examples"][0] = first["examples"][0].upper() + "!!"
 
     edit(intents, break_intents)
-    edit(content_copy / "foods.yaml", lambda d: d["foods"].pop())
+    edit(
+        content_copy / "foods.yaml",
+        lambda d: d["foods"].remove(next(f for f in d["foods"] if f["id"] == "banana")),
+    )
     problems = [str(p) for p in check_directory(content_copy, Normaliser)]
     text = "\n".join(problems)
     for expected in [

@@ -64,8 +64,12 @@ def test_development_corpora_every_emergency_and_few_false_alarms(
 
 @pytest.mark.parametrize(
     ("path", "split", "caught", "false_alarms"),
-    [(DATA / "urgent.jsonl", "holdout", 219, 7), (DATA / "urgent_holdout2.jsonl", "all", 323, 13)],
-    ids=["urgent.jsonl-holdout", "urgent_holdout2.jsonl"],
+    [
+        (DATA / "urgent.jsonl", "holdout", 232, 6),
+        (DATA / "urgent_holdout2.jsonl", "all", 344, 2),
+        (DATA / "urgent_holdout3.jsonl", "all", 363, 10),
+    ],
+    ids=["urgent.jsonl-holdout", "urgent_holdout2.jsonl", "urgent_holdout3.jsonl"],
 )
 def test_holdout_floor(
     engine: Engine, path: Path, split: str, caught: int, false_alarms: int
@@ -219,7 +223,7 @@ def test_fuzz_through_the_engine(engine: Engine) -> None:
 def test_the_second_opinion_catches_what_the_rules_miss(
     engine: Engine, text: str, situation: str
 ) -> None:
-    assert engine.safety._rules_verdict(text).alarms == ()  # the rules alone miss it
+    assert engine.safety._rules_verdict(text)[0].alarms == ()  # the rules alone miss it
     assert situations(engine, text) == [situation]
 
 

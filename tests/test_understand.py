@@ -49,12 +49,12 @@ def test_the_engine_trains_once_and_then_reads_the_cache(tmp_path: Path) -> None
     store = ModelDirectory(tmp_path)
     match._TRAINED.clear()
     Engine.load(CONTENT, store=store)
-    saved = list(tmp_path.glob("intent-*.npz"))
-    assert len(saved) == 1
+    saved = sorted(tmp_path.glob("intent-*.npz"))
+    assert len(saved) == 2  # the intent model and the safety layer's second opinion
     match._TRAINED.clear()
-    before = saved[0].stat().st_mtime_ns
+    before = [p.stat().st_mtime_ns for p in saved]
     engine = Engine.load(CONTENT, store=store)
-    assert saved[0].stat().st_mtime_ns == before  # read, not retrained
+    assert [p.stat().st_mtime_ns for p in saved] == before  # read, not retrained
     assert engine.ask("does salmon have b12").food == "salmon"
 
 

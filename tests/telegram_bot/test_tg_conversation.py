@@ -42,7 +42,12 @@ FALLBACK_WITHOUT_SUGGESTIONS = [
 
 
 def has_suggestions(reply: Reply) -> bool:
-    return reply.kind is ReplyKind.fallback and bool(reply.suggestions)
+    """A did-you-mean whose first button is an answer (the check's button starts the check)."""
+    return (
+        reply.kind is ReplyKind.fallback
+        and bool(reply.suggestions)
+        and reply.suggestions[0] != "start_check"
+    )
 
 
 def no_suggestions(reply: Reply) -> bool:

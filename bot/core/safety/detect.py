@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.content.urgent import Urgent, UrgentExamples
-from bot.core.safety.learned import THRESHOLD, SecondOpinion
+from bot.core.safety.learned import THRESHOLD, VETO, SecondOpinion
 from bot.core.safety.terms import Hit, Terms, minutes, term_stems
 from bot.core.safety.words import Reader, Word
 from bot.core.understand.match import ModelStore
@@ -32,6 +32,7 @@ from bot.core.understand.match import ModelStore
 log = logging.getLogger(__name__)
 _WORD = re.compile(r"[^\W_]+")
 _ONSET = frozenset({"start", "began", "begun", "came", "since"})  # stems: "started 11 min ago"
+MODEL_MIN_WORDS = 4  # below this, the second opinion needs a concept that starts a rule
 FOLLOWING_REACH = 8  # words from a concept to a past-time word after it that still governs it
 _MARKER_KINDS = (
     "negation negation_after not_negation past past_event recent about hypothetical personal"
@@ -113,22 +114,31 @@ class Safety:
             return Verdict()
 
     def _check(self, text: str) -> Verdict:
-        verdict = self._rules_verdict(text)
-        if verdict.alarms or self.second is None:
+        verdict, concepts = self._rules_verdict(text)
+        if self.second is None or not (concepts or len(_WORD.findall(text)) >= MODEL_MIN_WORDS):
+            # On a few words with nothing of an emergency in them ("not really", "not sure",
+            # typed answers in the check) the model would be guessing.
             return verdict
         probability, situation = self.second.assess(text)
+        if verdict.alarms:
+            if probability >= VETO:
+                return verdict
+            # The rules fired on words the model has almost never seen in an emergency
+            # ("my wallet is having a seizure"): the answer, with the safety line instead.
+            return Verdict((), verdict.alarms + verdict.mentions)
         if probability < THRESHOLD:
             return verdict
         return Verdict((situation,), tuple(s for s in verdict.mentions if s != situation))
 
-    def _rules_verdict(self, text: str) -> Verdict:
+    def _rules_verdict(self, text: str) -> tuple[Verdict, bool]:
+        """The rules' verdict, and whether the message holds a concept that starts a rule."""
         words = self._reader.read(text)
         if not words:
-            return Verdict()
+            return Verdict(), False
         hits = self._terms.find(words) + self._duration_hits(words)
         concepts = [h for h in hits if not h.name.startswith("~")]
         if not any(h.name in self._rules for h in concepts):
-            return Verdict()  # nothing that starts a rule: no alarm, no mention possible
+            return Verdict(), False  # nothing that starts a rule: no alarm, no mention
         markers: dict[str, list[Hit]] = defaultdict(list)
         for h in _uncovered([h for h in hits if h.name.startswith("~")], hits):
             markers[h.name[1:]].append(h)
@@ -145,9 +155,9 @@ class Safety:
             (asked if self._asked(h, markers) else alive).append(h)
         alarms = self._matching(alive, present)
         if not asked:
-            return Verdict(alarms)
+            return Verdict(alarms), True
         mentions = tuple(s for s in self._matching(alive + asked, present) if s not in alarms)
-        return Verdict(alarms, mentions)
+        return Verdict(alarms, mentions), True
 
     # -- context -------------------------------------------------------------------------
 
