@@ -68,8 +68,14 @@ def test_development_corpora_every_emergency_and_few_false_alarms(
         (DATA / "urgent.jsonl", "holdout", 232, 6),
         (DATA / "urgent_holdout2.jsonl", "all", 344, 2),
         (DATA / "urgent_holdout3.jsonl", "all", 363, 10),
+        (DATA / "urgent_holdout4.jsonl", "all", 311, 2),
     ],
-    ids=["urgent.jsonl-holdout", "urgent_holdout2.jsonl", "urgent_holdout3.jsonl"],
+    ids=[
+        "urgent.jsonl-holdout",
+        "urgent_holdout2.jsonl",
+        "urgent_holdout3.jsonl",
+        "urgent_holdout4.jsonl",
+    ],
 )
 def test_holdout_floor(
     engine: Engine, path: Path, split: str, caught: int, false_alarms: int

@@ -169,3 +169,9 @@ def test_the_shellfish_facts_gives_are_known(engine: Engine, text: str, food: st
 
 def test_a_stored_lab_reading_still_reaches_the_lab_explainer(engine: Engine) -> None:
     assert engine.ask("my b12 is 180").intent == "lab_result"
+
+
+def test_a_cached_model_is_readable_by_another_user(tmp_path: Path) -> None:
+    """The image trains as root at build time; the bot runs as an unprivileged user."""
+    ModelDirectory(tmp_path).put("k", b"model")
+    assert (tmp_path / "intent-k.npz").stat().st_mode & 0o044 == 0o044

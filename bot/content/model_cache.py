@@ -49,6 +49,9 @@ class ModelDirectory:
             self.directory.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile(dir=self.directory, delete=False) as file:
                 file.write(data)
+            # Readable by all (temporary files are 0600): the Docker image trains as root at
+            # build time and runs as the unprivileged `bot` user.
+            os.chmod(file.name, 0o644)
             os.replace(file.name, self._path(key))
             models = sorted(self.directory.glob("intent-*.npz"), key=lambda p: p.stat().st_mtime)
             for old in models[:-KEEP]:
