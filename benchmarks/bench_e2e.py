@@ -318,7 +318,7 @@ async def run_load(
     pace: float = 0.6,
 ) -> Result:
     from bot.content.questionnaire import load_questionnaire
-    from bot.core.questionnaire import Engine as CheckEngine
+    from bot.core.check import CheckEngine
     from bot.telegram.service import content_dir
 
     check = CheckEngine(load_questionnaire(content_dir()))

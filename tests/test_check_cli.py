@@ -14,9 +14,8 @@ import yaml
 
 from bot.cli.render import to_terminal
 from bot.content.questionnaire import load_questionnaire
+from bot.core.check import CheckEngine, QuestionView, State
 from bot.core.engine import Engine
-from bot.core.questionnaire import Engine as CheckEngine
-from bot.core.questionnaire import QuestionView, State
 
 REPO = Path(__file__).resolve().parents[1]
 CONTENT = REPO / "content"

@@ -37,6 +37,10 @@ def test_ask_json_is_the_engines_reply(engine: Engine) -> None:
         "suggestions": [],
         "reply": reply.text,
         "details": None,
+        "entities": [
+            {"kind": "food", "value": "salmon", "text": "salmon"},
+            {"kind": "nutrient", "value": "b12", "text": "b12"},
+        ],
     }
 
 

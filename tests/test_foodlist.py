@@ -14,7 +14,8 @@ from bot.content.html import html_problems
 from bot.content.models import Food, FoodKind
 from bot.content.refs import ToolContentError, source_titles
 from bot.core.engine import Engine
-from bot.core.foodlist import (
+from bot.core.reply import Reply
+from bot.core.tools.foodlist import (
     INTENT,
     foods_by_group,
     group_from_action,
@@ -24,7 +25,6 @@ from bot.core.foodlist import (
     render_groups_menu,
     render_ranking,
 )
-from bot.core.reply import Reply
 
 CONTENT = Path(__file__).resolve().parents[1] / "content"
 LISTS = load_food_lists(CONTENT)

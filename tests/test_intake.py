@@ -15,7 +15,8 @@ from bot.content.intake import MAX_ACTION_BYTES, check_intake, load_intake
 from bot.content.models import FoodKind
 from bot.content.refs import ToolContentError, source_titles
 from bot.core.engine import Engine
-from bot.core.intake import (
+from bot.core.reply import Reply
+from bot.core.tools.intake import (
     INTENT,
     Meal,
     looks_like_meal,
@@ -23,7 +24,6 @@ from bot.core.intake import (
     render_intake,
     stage_from_action,
 )
-from bot.core.reply import Reply
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTENT = ROOT / "content"

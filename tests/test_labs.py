@@ -12,7 +12,8 @@ from bot.content.html import html_problems
 from bot.content.labs import MAX_ACTION_BYTES, LabClass, check_labs, load_labs
 from bot.content.refs import ToolContentError, source_titles
 from bot.core.engine import Engine
-from bot.core.labs import (
+from bot.core.reply import Reply
+from bot.core.tools.labs import (
     INTENT,
     Status,
     convert,
@@ -22,7 +23,6 @@ from bot.core.labs import (
     reading_from_action,
     render_lab,
 )
-from bot.core.reply import Reply
 
 CONTENT = Path(__file__).resolve().parents[1] / "content"
 LABS = load_labs(CONTENT)

@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.content.questionnaire import QuestionnaireError, check_questionnaire, load_questionnaire
-from bot.core.questionnaire import (
+from bot.core.check import (
     MAX_ACTION_BYTES,
+    CheckEngine,
     Ended,
-    Engine,
     Outcome,
     QuestionView,
     Rejected,
@@ -28,7 +28,7 @@ from bot.core.questionnaire import (
 
 CONTENT = Path(__file__).resolve().parents[1] / "content"
 T0 = 1_750_000_000.0
-ENGINE = Engine(load_questionnaire(CONTENT))
+ENGINE = CheckEngine(load_questionnaire(CONTENT))
 SPEC = ENGINE.spec
 QUESTIONS = {q.id: q for q in SPEC.questions}
 SLOW = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -175,3 +175,45 @@ def test_a_cached_model_is_readable_by_another_user(tmp_path: Path) -> None:
     """The image trains as root at build time; the bot runs as an unprivileged user."""
     ModelDirectory(tmp_path).put("k", b"model")
     assert (tmp_path / "intent-k.npz").stat().st_mode & 0o044 == 0o044
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "my mum is 78 and takes metformin, could that cause her calf cramps at night",
+            {
+                ("age", "78"),
+                ("medicine", "metformin"),
+                ("body_part", "calf"),
+                ("time_of_day", "night"),
+            },
+        ),
+        ("b12 level 300 pg/ml", {("test", "b12"), ("number", "300 pg")}),
+        (
+            "i take simvastatin and lanzoprazole",
+            {("medicine", "statin"), ("medicine", "acid_reducer")},
+        ),
+        ("does salmon have b12", {("food", "salmon"), ("nutrient", "b12")}),
+        ("is magnesum good for cramps", {("nutrient", "magnesium")}),
+    ],
+)
+def test_entities_are_found_in_the_corrected_words(
+    engine: Engine, text: str, expected: set[tuple[str, str]]
+) -> None:
+    found = {(e.kind, e.value) for e in engine.ask(text).entities}
+    assert expected <= found
+
+
+def test_an_ordinary_number_is_not_an_age(engine: Engine) -> None:
+    assert not [e for e in engine.ask("my b12 is 180").entities if e.kind == "age"]
+
+
+@pytest.mark.parametrize("text", ["chicken liver b12", "b12 in prawns"])
+def test_a_food_without_a_figure_is_not_answered_with_another_food(
+    engine: Engine, text: str
+) -> None:
+    reply = engine.ask(text)
+    assert reply.food is None
+    assert "don't have a checked" in reply.text
+    assert engine.ask("does chicken have b12").food == "chicken"

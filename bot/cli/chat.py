@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from bot.cli.check import ConsoleCheck
 from bot.cli.render import render
-from bot.core import intake
+from bot.core.check import CheckEngine
 from bot.core.engine import Engine
-from bot.core.questionnaire import Engine as CheckEngine
 from bot.core.reply import Reply, ReplyKind
+from bot.core.tools import intake
 
 PROMPT = "you> "
 INTAKE_COMMAND = "/intake"

@@ -14,8 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
-from bot.core.questionnaire import Engine as CheckEngine
-from bot.core.questionnaire import Outcome, State, Status, Transition
+from bot.core.check import CheckEngine, Outcome, State, Status, Transition
 from bot.core.reply import Button, Reply, ReplyKind
 
 #: /result's "Summary for my doctor" (the same callback data as on Telegram).

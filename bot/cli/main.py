@@ -10,13 +10,14 @@ import sys
 from pathlib import Path
 
 from bot.content import ContentError, report
+from bot.content.entities import check_entities
 from bot.content.food_lists import check_food_lists
 from bot.content.intake import check_intake
 from bot.content.labs import check_labs
 from bot.content.questionnaire import check_questionnaire
 from bot.content.urgent import check_urgent, check_urgent_examples
+from bot.core.check import CheckEngine
 from bot.core.engine import Engine
-from bot.core.questionnaire import Engine as CheckEngine
 
 CONTENT_DIR = Path(__file__).resolve().parents[2] / "content"
 logger = logging.getLogger(__name__)
@@ -117,6 +118,7 @@ def _content_check(directory: Path) -> int:
     seen = {str(p) for p in problems}
     tools = check_labs(directory) + check_intake(directory) + check_food_lists(directory)
     tools += check_urgent(directory) + check_urgent_examples(directory)
+    tools += check_entities(directory)
     problems += [p for p in tools if str(p) not in seen]
     if problems:
         print(report(problems))
@@ -153,6 +155,9 @@ def _ask(engine: Engine, text: str | None, *, as_json: bool, from_stdin: bool) -
                 "suggestions": list(reply.suggestions),
                 "reply": reply.text,
                 "details": reply.details,
+                "entities": [
+                    {"kind": e.kind, "value": e.value, "text": e.text} for e in reply.entities
+                ],
             }
             print(json.dumps(record, ensure_ascii=False))
         else:

@@ -1,7 +1,7 @@
 """Pydantic models of content/intake.yaml, the data behind "a day's B12".
 
 Portions, measures, number words, the RDA table and every reply text live in the YAML, so
-`bot.core.intake` holds no figures or wording. Checks inside the file (placeholders,
+`bot.core.tools.intake` holds no figures or wording. Checks inside the file (placeholders,
 HTML, measure names, button-data length) run when the model is built; food ids are
 checked against foods.yaml and source ids against sources.yaml by `check_intake`.
 """

@@ -1,6 +1,6 @@
 """Pydantic models of content/labs.yaml, the data behind the lab-result explainer.
 
-Cut-offs, units and every reply text live in the YAML so that `bot.core.labs` holds no
+Cut-offs, units and every reply text live in the YAML so that `bot.core.tools.labs` holds no
 medical wording or figures. Checks inside the file (unit ids, band order, one primary
 scheme per test, advice for every class a test can land in, button-data length,
 placeholders, HTML) run when the model is built; source ids are checked against

@@ -1,7 +1,7 @@
 """Pydantic models of content/questionnaire.yaml, the data behind the B12 check.
 
 The file holds every question, scoring weight and user-visible text of the check, so the
-engine in `bot.core.questionnaire` stays free of medical wording. Cross-references inside
+engine in `bot.core.check` stays free of medical wording. Cross-references inside
 the file (option ids, `ask_if` targets, signals, notes, level tags, text placeholders, HTML)
 are checked when the model is built; references to sources.yaml are checked by
 `source_problems`, because that needs a second file. `load_questionnaire` does both and

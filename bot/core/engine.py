@@ -24,15 +24,17 @@ from bot.content import (
     Problem,
     load_content,
 )
-from bot.content.food_lists import FoodLists, check_food_lists, load_food_lists
+from bot.content.entities import EntityLexicon, load_entities
+from bot.content.food_lists import GROUP_ACTION, FoodLists, check_food_lists, load_food_lists
 from bot.content.intake import Intake, check_intake, load_intake
 from bot.content.labs import Labs, check_labs, load_labs
 from bot.content.model_cache import ModelDirectory
 from bot.content.refs import ToolContentError
 from bot.content.urgent import Urgent, UrgentExamples, load_urgent, load_urgent_examples
-from bot.core import foodlist, intake, labs
 from bot.core.reply import Button, Reply, ReplyKind
 from bot.core.safety import Safety, Verdict
+from bot.core.tools import foodlist, intake, labs
+from bot.core.understand.entities import Entity, EntityFinder
 from bot.core.understand.match import Matcher, ModelStore, Scored
 from bot.core.understand.model import ModelParams
 from bot.core.understand.normalise import Normaliser, visible
@@ -44,7 +46,7 @@ START_CHECK = "start_check"
 MAX_CHARS = 4096  # Telegram's own limit on a message; anything longer is not a chat message
 REQUIRED_MESSAGES = (
     "source_line fallback fallback_suggest none_of_these empty emoji_only too_long "
-    "food_natural food_fortified food_unreliable food_alternative food_button"
+    "food_natural food_fortified food_unreliable food_alternative food_button food_no_figure"
 ).split()
 
 
@@ -86,6 +88,7 @@ class Engine:
         urgent: Urgent | None = None,
         store: ModelStore | None = None,
         urgent_examples: UrgentExamples | None = None,
+        entities: EntityLexicon | None = None,
     ) -> None:
         self.content = content
         self.tools = tools
@@ -104,6 +107,10 @@ class Engine:
         }
         foods = {f.id: [self.normalise(n) for n in f.names] for f in content.foods.values()}
         self._domain = frozenset(self.normalise(w) for w in content.synonyms.domain)
+        tests = {t.id: t.names for t in tools.labs.tests} if tools else {}
+        self.entities = EntityFinder(
+            entities or load_entities(content.directory), tests, self.normalise
+        )
         self.matcher = Matcher(
             matchable,
             foods,
@@ -135,6 +142,7 @@ class Engine:
         try:
             urgent = load_urgent(directory)
             examples = load_urgent_examples(directory)
+            entities = load_entities(directory)
         except ToolContentError as error:
             raise ContentError(error.problems) from error
         return cls(
@@ -144,6 +152,7 @@ class Engine:
             urgent=urgent,
             store=store or ModelDirectory(),
             urgent_examples=examples,
+            entities=entities,
         )
 
     # -- windows call these ------------------------------------------------------------
@@ -166,7 +175,24 @@ class Engine:
         reply = self._tool(text, normalised, life_stage) or self.decide(
             ranked, analysis.foods, evidence
         )
-        return self._with_mention(reply, verdict)
+        found = self.entities.find(analysis.corrected, analysis.foods)
+        reply = self._unlisted_food(reply, found) or reply
+        return replace(self._with_mention(reply, verdict), entities=found)
+
+    def _unlisted_food(self, reply: Reply, found: tuple[Entity, ...]) -> Reply | None:
+        """ "Chicken liver" is not chicken breast: a food answer for a food named inside an
+        unlisted one says there is no checked figure instead of showing the wrong card."""
+        if reply.intent != FOOD_LOOKUP or self.tools is None:
+            return None
+        unlisted = next((e for e in found if e.kind == "unlisted_food"), None)
+        if unlisted is None:
+            return None
+        lists = self.tools.food_lists
+        menu = Button(lists.texts.menu_button, f"{GROUP_ACTION}:menu")
+        name = html.escape(unlisted.text)
+        text = self.message("food_no_figure", title=name.capitalize(), name=name)
+        buttons = (menu, *(b for b in reply.buttons if b.action.startswith("i:")))
+        return replace(reply, kind=ReplyKind.food, text=text, food=None, buttons=buttons)
 
     def _tool(self, text: str, normalised: str, life_stage: str | None) -> Reply | None:
         """A lab value, a meal or a ranking request gets its tool's reply instead of an FAQ."""

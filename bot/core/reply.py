@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from bot.core.understand.entities import Entity
+
 
 class ReplyKind(StrEnum):
     answer = "answer"  # a curated intent answer
@@ -40,3 +42,4 @@ class Reply:
     details: dict[str, object] | None = (
         None  # what a tool found (lab value, meal items), for --json
     )
+    entities: tuple[Entity, ...] = ()  # what the message names (food, nutrient, age, …)

@@ -1,6 +1,6 @@
 """The B12 check (issue 4) in the Telegram window: one message per check, edited in place.
 
-The check itself is the pure state machine in `bot.core.questionnaire`; this module reads its
+The check itself is the pure state machine in `bot.core.check`; this module reads its
 state from storage on every update and writes it on every step — *before* the message is
 edited, so a crash between the two loses no answer (the old buttons are then merely stale,
 and a stale tap shows the current question). ConversationHandler persistence is not used
@@ -30,7 +30,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, U
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
-from bot.core.questionnaire import Outcome, State, Status, Transition
+from bot.core.check import Outcome, State, Status, Transition
 from bot.core.reply import Button, Reply, ReplyKind
 from bot.storage import StorageUnavailable
 from bot.telegram import texts

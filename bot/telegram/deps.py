@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from telegram.ext import CallbackContext
 
+from bot.core.check import CheckEngine
 from bot.core.engine import Engine
-from bot.core.questionnaire import Engine as CheckEngine
 from bot.storage import Storage
 from bot.telegram.flood import FloodGuard
 from bot.telegram.inline import InlineCache
@@ -25,7 +25,7 @@ _KEY = "b12_deps"
 class Deps:
     engine: Engine
     storage: Storage
-    check: CheckEngine  # the B12 check's state machine (bot.core.questionnaire)
+    check: CheckEngine  # the B12 check's state machine (bot.core.check)
     admin_ids: frozenset[int] = frozenset()
     flood: FloodGuard = field(default_factory=FloodGuard)
     clock: Callable[[], float] = time.time  # epoch seconds; the check's idle expiry reads it

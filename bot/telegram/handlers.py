@@ -34,9 +34,9 @@ from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.core import intake
 from bot.core.engine import Engine
 from bot.core.reply import Reply, ReplyKind
+from bot.core.tools import intake
 from bot.storage import StorageUnavailable
 from bot.telegram import callbacks, check, inline, texts
 from bot.telegram.deps import deps

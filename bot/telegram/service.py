@@ -27,8 +27,8 @@ from telegram.ext import Application
 
 from bot.content import ContentError, report
 from bot.content.questionnaire import check_questionnaire, load_questionnaire
+from bot.core.check import CheckEngine
 from bot.core.engine import Engine
-from bot.core.questionnaire import Engine as CheckEngine
 from bot.settings import Settings, SettingsError, load_settings
 from bot.storage import Storage, StorageError, StorageUnavailable, open_storage
 from bot.telegram import health

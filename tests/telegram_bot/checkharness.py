@@ -13,8 +13,7 @@ from typing import Any
 from botharness import RunningBot
 from fake_telegram import FakeTelegram
 
-from bot.core.questionnaire import Engine as CheckEngine
-from bot.core.questionnaire import QuestionView, State, Status
+from bot.core.check import CheckEngine, QuestionView, State, Status
 from bot.core.reply import Reply
 
 #: A vegan with tingling and tiredness on metformin: "worth asking a doctor about B12 soon".

@@ -19,8 +19,8 @@ from botharness import RunningBot, make_settings, start_bot
 from fake_telegram import FakeTelegram
 
 from bot.content.questionnaire import load_questionnaire
+from bot.core.check import CheckEngine
 from bot.core.engine import Engine
-from bot.core.questionnaire import Engine as CheckEngine
 from bot.telegram.service import content_dir
 
 

@@ -13,9 +13,8 @@ import pytest
 from botharness import RunningBot
 from checkharness import PROFILE, Mirror, Person, answer_all, answered, keyboard, labels, stored
 
+from bot.core.check import CheckEngine, Status
 from bot.core.engine import Engine
-from bot.core.questionnaire import Engine as CheckEngine
-from bot.core.questionnaire import Status
 from bot.core.reply import ReplyKind
 from bot.telegram import texts
 from bot.telegram.check import LAST_SUMMARY

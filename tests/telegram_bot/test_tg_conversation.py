@@ -12,8 +12,8 @@ from collections.abc import Callable
 import pytest
 from botharness import ADMIN_ID, FALLBACK_WITH_SUGGESTIONS, RunningBot
 
+from bot.core.check import CheckEngine
 from bot.core.engine import Engine
-from bot.core.questionnaire import Engine as CheckEngine
 from bot.core.reply import Reply, ReplyKind
 from bot.telegram import texts
 from bot.telegram.handlers import INTENT_COMMANDS

@@ -26,8 +26,8 @@ from botharness import RunningBot
 from checkharness import Mirror, Person, answered, data_of, labels, stored
 from fake_telegram import FakeTelegram
 
+from bot.core.check import CheckEngine
 from bot.core.engine import Engine
-from bot.core.questionnaire import Engine as CheckEngine
 from bot.telegram import texts
 from bot.telegram.app import RATE_LIMIT_RETRIES
 

@@ -21,9 +21,8 @@ from botharness import FALLBACK_WITH_SUGGESTIONS, bot_env
 from checkharness import PROFILE, Mirror, choose, data_of
 from fake_telegram import FakeTelegram
 
+from bot.core.check import CheckEngine, State
 from bot.core.engine import Engine
-from bot.core.questionnaire import Engine as CheckEngine
-from bot.core.questionnaire import State
 from bot.settings import Settings
 from bot.telegram import texts
 

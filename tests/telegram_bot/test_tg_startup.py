@@ -21,9 +21,8 @@ from fake_telegram import FakeTelegram
 from fsfaults import ReadOnly
 from test_tg_process import BotProcess, clean_env, rows
 
+from bot.core.check import CheckEngine, State
 from bot.core.engine import Engine
-from bot.core.questionnaire import Engine as CheckEngine
-from bot.core.questionnaire import State
 from bot.storage import RETENTION, SQLiteStorage
 from bot.storage.migrations import MIGRATIONS
 from bot.telegram import texts

@@ -14,9 +14,8 @@ import pytest
 from botharness import RunningBot
 from checkharness import Mirror, Person, data_of
 
+from bot.core.check import CheckEngine, State
 from bot.core.engine import Engine
-from bot.core.questionnaire import Engine as CheckEngine
-from bot.core.questionnaire import State
 from bot.storage import SQLiteStorage
 from bot.telegram import texts
 

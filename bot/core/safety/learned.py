@@ -8,7 +8,7 @@ the rules first missed there, with 3 false alarms in 320 look-alikes (README "Sa
 So the layer raises an alarm when the rules do, or when this model is at least
 `THRESHOLD` sure the message describes an emergency. The other way round it is much more
 careful: a rules alarm is turned into a safety line only when the model puts the chance of
-an emergency below `VETO` (1 %) — the rules' false alarms are mostly words in another sense
+an emergency below `VETO` (0.2 %) — the rules' false alarms are mostly words in another sense
 or stories, which the model has seen thousands of as look-alikes.
 
 It reads the message the way the rules do (the layer's own reader: folded text, chat
@@ -29,9 +29,11 @@ from bot.core.understand.model import IntentModel, ModelParams, features, finger
 
 # Both chosen on urgent_dev8.jsonl, the one corpus whose first-run rule verdicts were kept,
 # with a model trained without it: the rules alone 0.889 recall / 7.8 % false alarms; with
-# the model's alarms 0.981 / 8.7 %; with its veto too 0.978 / 2.2 % (README "Safety").
+# the model's alarms 0.981 / 8.7 %; with its veto too, 0.981 / 5.0 % at 0.002, 0.978 / 2.2 %
+# at 0.01 (README "Safety"). 0.01 vetoed a fainting in eval.jsonl once the model was
+# retrained on other phrasings: so low a bar, because a missed emergency costs more.
 THRESHOLD = 0.5  # P(emergency) from which the model raises an alarm the rules did not
-VETO = 0.01  # P(emergency) below which a rules alarm becomes a safety line only
+VETO = 0.002  # P(emergency) below which a rules alarm becomes a safety line only
 PARAMS = ModelParams(epochs=8)
 MAX_CHARS = 4000  # a message's start is enough to judge it; the rules read all of it
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 from bot.content.intake import STAGE_ACTION, Intake, LifeStage, Portion
 from bot.content.models import Food, FoodKind
-from bot.core.compose import paragraphs, sources_line
-from bot.core.foodlist import rank_foods
-from bot.core.mealtext import Amount, meal_lexicon
-from bot.core.parsing import format_number
 from bot.core.reply import Button, Reply
+from bot.core.tools.compose import paragraphs, sources_line
+from bot.core.tools.foodlist import rank_foods
+from bot.core.tools.mealtext import Amount, meal_lexicon
+from bot.core.tools.parsing import format_number
 
 INTENT = "intake"
 _SMALL_COUNT = 12  # "2 cups of tuna": two portions; "200 g of cereal" is not 200 portions

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.content.labs import LabClass, Labs, LabTest, Scheme, Unit
-from bot.core.labtext import Lexicon, Number, lexicon
-from bot.core.parsing import action_number, fold, number_value
 from bot.core.reply import Reply
+from bot.core.tools.labtext import Lexicon, Number, lexicon
+from bot.core.tools.parsing import action_number, fold, number_value
 
 INTENT = "lab_result"
 ACTION_PREFIX = "lab"
@@ -219,7 +219,7 @@ def render_lab(reading: LabReading, labs: Labs, source_titles: Mapping[str, str]
     """The reply for a reading; Reply.intent is "lab_result"."""
     # Imported here: the renderer needs this module's types, and this module stays the
     # one place callers import the explainer from.
-    from bot.core.labreply import render
+    from bot.core.tools.labreply import render
 
     return render(reading, labs, source_titles)
 

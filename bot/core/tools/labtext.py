@@ -1,6 +1,6 @@
 """Finding lab tests, numbers and units in a message — the scanning half of the lab explainer.
 
-Compiled once per `Labs` content object. Kept apart from `bot.core.labs` so that the
+Compiled once per `Labs` content object. Kept apart from `bot.core.tools.labs` so that the
 decisions (which number, which unit, which class) read in one place without the regex
 plumbing around them.
 """
@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from bot.content.labs import Labs
-from bot.core.parsing import NUMBER, fold, number_value, phrase_pattern
+from bot.core.tools.parsing import NUMBER, fold, number_value, phrase_pattern
 
 _NOT_WORD = re.compile(r"[^\w]+")
 

@@ -10,9 +10,17 @@ import html
 from collections.abc import Iterable, Mapping
 
 from bot.content.labs import Band, Labs, LabTest, Scheme
-from bot.core.labs import INTENT, LabReading, Status, Verdict, lab_action, plausible, unit_label
-from bot.core.parsing import format_number
 from bot.core.reply import Button, Reply, ReplyKind
+from bot.core.tools.labs import (
+    INTENT,
+    LabReading,
+    Status,
+    Verdict,
+    lab_action,
+    plausible,
+    unit_label,
+)
+from bot.core.tools.parsing import format_number
 
 
 def render(reading: LabReading, labs: Labs, source_titles: Mapping[str, str]) -> Reply:

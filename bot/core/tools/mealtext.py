@@ -15,7 +15,7 @@ from rapidfuzz import fuzz, process
 
 from bot.content.intake import Intake
 from bot.content.models import Food
-from bot.core.parsing import fold, number_value, phrase_pattern
+from bot.core.tools.parsing import fold, number_value, phrase_pattern
 
 # Numbers not glued to a letter on their left ("b12" is one word), words, and "%".
 _TOKEN = re.compile(r"(?<![^\W\d_])\d+(?:[.,]\d+)?(?:/\d+)?|[^\W\d_][^\W_]*|%")

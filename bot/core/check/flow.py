@@ -15,256 +15,35 @@ from __future__ import annotations
 
 import html
 import math
-import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
-from enum import StrEnum
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from rapidfuzz import fuzz, process
+from typing import Any
 
 from bot.content.questionnaire import Condition, Level, Option, Question, Questionnaire
+from bot.core.check.state import (
+    ACTION,
+    OPTION,
+    TELEGRAM_LIMIT,
+    Answer,
+    Ended,
+    OptionView,
+    Outcome,
+    QuestionView,
+    Rejected,
+    Rejection,
+    Result,
+    State,
+    Status,
+    Tally,
+    Transition,
+    check_token,
+)
+from bot.core.check.typed import normalise, parse_typed_answer
 from bot.core.reply import Button, Reply, ReplyKind
 
-MAX_ACTION_BYTES = 40
-_ACTION = re.compile(
-    r"q:([0-9a-z]{1,8}):(r|\d{1,2}):(\d{1,2}|t\d{1,2}|ok|back|why|stop|sum|go)", re.ASCII
-)
-_OPTION = re.compile(r"(t?)(\d{1,2})", re.ASCII)
-_TELEGRAM_LIMIT = 4096
 
-
-class Status(StrEnum):
-    active = "active"  # a question is waiting for an answer
-    finished = "finished"  # a result exists; Back and the doctor summary still work
-    urgent = "urgent"  # a safety answer ended the check
-    stopped = "stopped"  # the user pressed Stop
-    expired = "expired"  # idle too long
-
-
-class Answer(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    q: str
-    o: tuple[str, ...]
-
-
-class State(BaseModel):
-    """Everything a check needs to continue after a restart; store `to_json()` per chat."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    v: Literal[1] = 1
-    token: str = Field(pattern=r"^[0-9a-z]{1,8}$")
-    started_at: float = Field(allow_inf_nan=False)
-    updated_at: float = Field(allow_inf_nan=False)
-    status: Status = Status.active
-    current: str | None = None
-    answers: tuple[Answer, ...] = ()
-    pending: tuple[str, ...] = Field((), description="ticked (multi) or earlier (Back) choice")
-
-    def to_json(self) -> str:
-        return self.model_dump_json()
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dict (for `Storage.save_session`)."""
-        return self.model_dump(mode="json")
-
-    @classmethod
-    def from_json(cls, raw: str | bytes | Mapping[str, Any]) -> State | None:
-        """None for anything that is not a state this version wrote (JSON text or dict)."""
-        try:
-            if isinstance(raw, Mapping):
-                return cls.model_validate(dict(raw))
-            return cls.model_validate_json(raw)
-        except (ValidationError, ValueError, TypeError):
-            return None
-
-
-class Outcome(StrEnum):
-    question = "question"  # show the (next or same) question
-    result = "result"
-    urgent = "urgent"
-    stopped = "stopped"
-    why = "why"  # the current question with its "why I ask" line
-    summary = "summary"  # the doctor summary: send as a new message
-    stale = "stale"  # a button of an earlier question of this check: current view again
-    ended = "ended"  # no such check any more: "this check has ended — /check …"
-    expired = "expired"  # idle too long; the state is now expired
-    invalid = "invalid"  # malformed or forged action
-
-
-class Rejection(StrEnum):
-    stale = "stale"
-    ended = "ended"
-    invalid = "invalid"
-    empty_choice = "empty_choice"
-    first_question = "first_question"
-
-
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    """Why an answer/back/toggle was refused; the state is unchanged."""
-
-    reason: Rejection
-
-
-@dataclass(frozen=True, slots=True)
-class OptionView:
-    index: int  # position in the question's option list (stable; used in callback data)
-    option: Option
-    selected: bool
-
-
-@dataclass(frozen=True, slots=True)
-class QuestionView:
-    question: Question
-    index: int
-    number: int  # "Question n …"
-    total: int  # "… of N": answered + still reachable
-    options: tuple[OptionView, ...]  # only the visible ones, in display order
-    can_go_back: bool
-    first_of_section: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Result:
-    level: str  # a level id, or "urgent"
-    title: str
-    b12: int
-    signals: dict[str, int]
-    tags: frozenset[str]
-    reasons_for: tuple[str, ...]
-    reasons_against: tuple[str, ...]
-    contributors: tuple[str, ...]  # signal ids, strongest first
-    notes: tuple[str, ...]  # note ids
-    text: str  # Telegram HTML
-    summary: str  # Telegram HTML, the "Summary for my doctor"
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe (for `Storage.add_result`)."""
-        record = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        return record | {"tags": sorted(self.tags), "signals": dict(self.signals)}
-
-
-@dataclass(frozen=True, slots=True)
-class Ended:
-    status: Status  # stopped or expired
-
-
-@dataclass(frozen=True, slots=True)
-class Transition:
-    """What a tap or typed answer did: persist `state` (None: there is none), show `reply`."""
-
-    outcome: Outcome
-    state: State | None
-    reply: Reply
-    notice: str | None = None  # a short plain-text toast (callback query answer)
-    new_message: bool = False  # True: send as a new message; False: edit the check message
-
-
-@dataclass
-class _Tally:
-    b12: int = 0
-    signals: dict[str, int] = field(default_factory=dict)
-    tags: set[str] = field(default_factory=set)
-    notes: list[str] = field(default_factory=list)
-    reasons_for: list[tuple[int, str]] = field(default_factory=list)
-    reasons_against: list[str] = field(default_factory=list)
-    sources: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)
-    urgent: Option | None = None
-
-
-def _token(started_at: float) -> str:
-    value, digits = int(started_at * 1000) % 36**6, "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
-    while True:
-        value, rest = divmod(value, 36)
-        out = digits[rest] + out
-        if not value:
-            return out
-
-
-def normalise(text: str) -> str:
-    """Case-fold, drop punctuation and maths symbols (keep emoji), squeeze spaces."""
-    text = unicodedata.normalize("NFKC", text).casefold().replace("'", "").replace("’", "")
-    kept = (
-        " " if unicodedata.category(c)[0] == "P" or unicodedata.category(c) == "Sm" else c
-        for c in text
-    )
-    return " ".join("".join(kept).split())
-
-
-def _match_one(options: Sequence[Option], part: str, *, prefix: bool = True) -> Option | None:
-    """One option for one typed phrase; `prefix` lets "yes, in my toes" count as "yes"."""
-    if part.isdecimal():
-        if len(part) > 4:
-            return None
-        number = int(part)
-        if 1 <= number <= len(options):
-            return options[number - 1]
-        ranged = [
-            o
-            for o in options
-            if o.number_range and o.number_range[0] <= number <= o.number_range[1]
-        ]
-        return ranged[0] if len(ranged) == 1 else None
-    table: dict[str, Option | None] = {}
-    for option in options:
-        for word in (option.label, *option.synonyms):
-            key = normalise(word)
-            if key:
-                table[key] = option if table.get(key, option) is option else None
-    if part in table:
-        return table[part]
-    starts = (k for k in table if prefix and part.startswith(k + " "))
-    prefixes = sorted(starts, key=len, reverse=True)
-    if prefixes:
-        return table[prefixes[0]]
-    if len(part) < 4:
-        return None
-    keys = [k for k in table if len(k) >= 4 and table[k] is not None]
-    found = process.extract(part, keys, scorer=fuzz.ratio, score_cutoff=85, limit=2)
-    if not found or (
-        len(found) == 2
-        and found[1][1] == found[0][1]
-        and table[found[0][0]] is not table[found[1][0]]
-    ):
-        return None
-    return table[found[0][0]]
-
-
-def parse_typed_answer(
-    question: Question, text: str, visible: Sequence[Option] | None = None
-) -> tuple[str, ...] | None:
-    """Option ids for a typed answer ("yes", "y", "nah", "not sure", "2", "1, 3", a label
-    with a typo), or None if it is not clearly an answer to this question."""
-    options = list(visible if visible is not None else question.options)
-    whole = normalise(text)
-    if not whole:
-        return None
-    single = _match_one(options, whole, prefix=question.choice == "single")
-    if single is not None:
-        return (single.id,)
-    if question.choice == "single":
-        return None
-    parts = re.split(r"\s*(?:,|;|/|&|\band\b|\bplus\b)\s*", unicodedata.normalize("NFKC", text))
-    parts = [normalise(p) for p in parts]
-    if len(parts) == 1 and all(t.isdecimal() for t in whole.split()):
-        parts = whole.split()
-    chosen = [_match_one(options, p) for p in parts if p]
-    if not chosen or any(o is None for o in chosen):
-        return None
-    ids = {o.id for o in chosen if o is not None}
-    if len(ids) > 1 and any(o.exclusive for o in chosen if o is not None):
-        return None
-    return tuple(o.id for o in question.options if o.id in ids)
-
-
-class Engine:
+class CheckEngine:
     """Runs the check described by one loaded questionnaire. Stateless between calls."""
 
     def __init__(self, questionnaire: Questionnaire) -> None:
@@ -281,7 +60,7 @@ class Engine:
         first = self._next_after({}, -1)
         if first is None:  # impossible for validated content: the first question has no ask_if
             raise RuntimeError("questionnaire has no first question")
-        return State(token=_token(now), started_at=now, updated_at=now, current=first.id)
+        return State(token=check_token(now), started_at=now, updated_at=now, current=first.id)
 
     def answer(
         self, state: State, question_id: str, option_ids: Iterable[str], *, now: float | None = None
@@ -514,7 +293,7 @@ class Engine:
 
     def handle_action(self, state: State | None, action: object, now: float) -> Transition:
         """A button press. Never raises on bad input: stale, forged or ended → an outcome."""
-        match = _ACTION.fullmatch(action) if isinstance(action, str) else None
+        match = ACTION.fullmatch(action) if isinstance(action, str) else None
         if match is None:
             return self._refused(state, Outcome.invalid)
         token, where, command = match.groups()
@@ -574,7 +353,7 @@ class Engine:
             return self._after(self.stop(state, now=now), state)
         if command == "ok":
             return self._after(self.submit(state, question.id, now=now), state)
-        option = _OPTION.fullmatch(command)  # "sum", "t", … on a question: forged
+        option = OPTION.fullmatch(command)  # "sum", "t", … on a question: forged
         if option is None:
             return self._refused(state, Outcome.invalid)
         multi, number = bool(option.group(1)), int(option.group(2))
@@ -670,8 +449,8 @@ class Engine:
                 return self.spec.questions[i]
         return None
 
-    def _tally(self, answers: Sequence[Answer]) -> _Tally:
-        tally = _Tally()
+    def _tally(self, answers: Sequence[Answer]) -> Tally:
+        tally = Tally()
         for answer in answers:
             question = self.spec.questions[self._index[answer.q]]
             for option in (question.option(i) for i in answer.o):
@@ -692,7 +471,7 @@ class Engine:
                     tally.urgent = option
         return tally
 
-    def _level(self, tally: _Tally) -> Level:
+    def _level(self, tally: Tally) -> Level:
         other = max(tally.signals.values(), default=0)
         for level in self.spec.levels:
             if not level.when or any(
@@ -704,7 +483,7 @@ class Engine:
                 return level
         return self.spec.levels[-1]
 
-    def _urgent_result(self, tally: _Tally, advice: str, sources: Sequence[str]) -> Result:
+    def _urgent_result(self, tally: Tally, advice: str, sources: Sequence[str]) -> Result:
         urgent = self.spec.urgent
         parts = [urgent.title, advice, urgent.footer, self._sources_line(sources)]
         text = "\n\n".join(p for p in parts if p)
@@ -729,7 +508,7 @@ class Engine:
             shown.append(texts.more.format(n=len(lines) - limit))
         return "\n".join([title, *(texts.bullet + line for line in shown)])
 
-    def _result_text(self, state: State, level: Level, result: Result, tally: _Tally) -> str:
+    def _result_text(self, state: State, level: Level, result: Result, tally: Tally) -> str:
         texts, spec = self.spec.result, self.spec
         limit = spec.settings.max_reasons
         important = [spec.notes[n].text for n in result.notes if spec.notes[n].section != "tests"]
@@ -766,10 +545,10 @@ class Engine:
             sources += food.sources
         parts.append(texts.disclaimer)
         body = "\n\n".join(parts)
-        room = _TELEGRAM_LIMIT - len(body) - 2
+        room = TELEGRAM_LIMIT - len(body) - 2
         return f"{body}\n\n{self._sources_line(sources, room)}".rstrip()
 
-    def _sources_line(self, source_ids: Sequence[str], room: int = _TELEGRAM_LIMIT) -> str:
+    def _sources_line(self, source_ids: Sequence[str], room: int = TELEGRAM_LIMIT) -> str:
         """ "Sources: …" with as many titles (in citation order) as fit in `room`."""
         titles = self.content.source_titles
         unique = [titles[s] for s in dict.fromkeys(source_ids) if s in titles]

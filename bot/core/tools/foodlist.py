@@ -13,9 +13,9 @@ from collections.abc import Iterable, Mapping
 
 from bot.content.food_lists import GROUP_ACTION, FoodLists
 from bot.content.models import Food, FoodKind
-from bot.core.compose import paragraphs, sources_line
-from bot.core.parsing import format_number, phrase_pattern
 from bot.core.reply import Button, Reply
+from bot.core.tools.compose import paragraphs, sources_line
+from bot.core.tools.parsing import format_number, phrase_pattern
 
 INTENT = "food_sources"
 _RANKED_KINDS = {FoodKind.natural, FoodKind.fortified}
