@@ -229,7 +229,7 @@ def test_fuzz_through_the_engine(engine: Engine) -> None:
 def test_the_second_opinion_catches_what_the_rules_miss(
     engine: Engine, text: str, situation: str
 ) -> None:
-    assert engine.safety._rules_verdict(text)[0].alarms == ()  # the rules alone miss it
+    assert engine.safety._rules_verdict(text).alarms == ()  # the rules alone miss it
     assert situations(engine, text) == [situation]
 
 
@@ -238,6 +238,11 @@ def test_the_second_opinion_never_removes_an_alarm(engine: Engine) -> None:
     for text in [c.text for c in read_cases(DATA / "urgent_dev8.jsonl", "all") if c.urgent]:
         if rules_only.check(text).alarms:
             assert engine.safety.check(text).alarms, text
+
+
+@pytest.mark.parametrize("text", ["yo", "not really", "kinda", "not sure tbh"])
+def test_a_few_words_are_judged_by_the_rules_alone(engine: Engine, text: str) -> None:
+    assert engine.safety.check(text).alarms == ()
 
 
 def test_ordinary_questions_stay_ordinary_with_the_second_opinion(engine: Engine) -> None:

@@ -32,7 +32,7 @@ from bot.core.understand.match import ModelStore
 log = logging.getLogger(__name__)
 _WORD = re.compile(r"[^\W_]+")
 _ONSET = frozenset({"start", "began", "begun", "came", "since"})  # stems: "started 11 min ago"
-MODEL_MIN_WORDS = 4  # below this, the second opinion needs a concept that starts a rule
+MODEL_MIN_WORDS = 4  # shorter messages are judged by the rules alone
 FOLLOWING_REACH = 8  # words from a concept to a past-time word after it that still governs it
 _MARKER_KINDS = (
     "negation negation_after not_negation past past_event recent about hypothetical personal"
@@ -114,10 +114,10 @@ class Safety:
             return Verdict()
 
     def _check(self, text: str) -> Verdict:
-        verdict, concepts = self._rules_verdict(text)
-        if self.second is None or not (concepts or len(_WORD.findall(text)) >= MODEL_MIN_WORDS):
-            # On a few words with nothing of an emergency in them ("not really", "not sure",
-            # typed answers in the check) the model would be guessing.
+        verdict = self._rules_verdict(text)
+        if self.second is None or len(_WORD.findall(text)) < MODEL_MIN_WORDS:
+            # On a few words ("yo", "not really", typed answers in the check) the model would be
+            # guessing; the rules alone judge them (and they catch "cant breathe", "chest pain").
             return verdict
         probability, situation = self.second.assess(text)
         if verdict.alarms:
@@ -130,15 +130,14 @@ class Safety:
             return verdict
         return Verdict((situation,), tuple(s for s in verdict.mentions if s != situation))
 
-    def _rules_verdict(self, text: str) -> tuple[Verdict, bool]:
-        """The rules' verdict, and whether the message holds a concept that starts a rule."""
+    def _rules_verdict(self, text: str) -> Verdict:
         words = self._reader.read(text)
         if not words:
-            return Verdict(), False
+            return Verdict()
         hits = self._terms.find(words) + self._duration_hits(words)
         concepts = [h for h in hits if not h.name.startswith("~")]
         if not any(h.name in self._rules for h in concepts):
-            return Verdict(), False  # nothing that starts a rule: no alarm, no mention
+            return Verdict()  # nothing that starts a rule: no alarm, no mention possible
         markers: dict[str, list[Hit]] = defaultdict(list)
         for h in _uncovered([h for h in hits if h.name.startswith("~")], hits):
             markers[h.name[1:]].append(h)
@@ -155,9 +154,9 @@ class Safety:
             (asked if self._asked(h, markers) else alive).append(h)
         alarms = self._matching(alive, present)
         if not asked:
-            return Verdict(alarms), True
+            return Verdict(alarms)
         mentions = tuple(s for s in self._matching(alive + asked, present) if s not in alarms)
-        return Verdict(alarms, mentions), True
+        return Verdict(alarms, mentions)
 
     # -- context -------------------------------------------------------------------------
 
