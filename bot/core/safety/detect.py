@@ -114,7 +114,7 @@ class Safety:
             return Verdict()
 
     def _check(self, text: str) -> Verdict:
-        verdict = self._rules_verdict(text)
+        verdict, aside = self._rules_verdict(text)
         if self.second is None or len(_WORD.findall(text)) < MODEL_MIN_WORDS:
             # On a few words ("yo", "not really", typed answers in the check) the model would be
             # guessing; the rules alone judge them (and they catch "cant breathe", "chest pain").
@@ -126,37 +126,43 @@ class Safety:
             # The rules fired on words the model has almost never seen in an emergency
             # ("my wallet is having a seizure"): the answer, with the safety line instead.
             return Verdict((), verdict.alarms + verdict.mentions)
-        if probability < THRESHOLD:
+        if probability < THRESHOLD or aside:
             return verdict
         return Verdict((situation,), tuple(s for s in verdict.mentions if s != situation))
 
-    def _rules_verdict(self, text: str) -> Verdict:
+    def _rules_verdict(self, text: str) -> tuple[Verdict, bool]:
+        """The rules' verdict, and whether they negated every emergency word that starts a
+        rule ("i don't have chest pain and my breathing is fine"): then the model is not asked
+        to overrule them — it has little grasp of negation, only of wordings the rules lack."""
         words = self._reader.read(text)
         if not words:
-            return Verdict()
+            return Verdict(), False
         hits = self._terms.find(words) + self._duration_hits(words)
         concepts = [h for h in hits if not h.name.startswith("~")]
         if not any(h.name in self._rules for h in concepts):
-            return Verdict()  # nothing that starts a rule: no alarm, no mention possible
+            return Verdict(), False  # nothing that starts a rule: no alarm, no mention
         markers: dict[str, list[Hit]] = defaultdict(list)
         for h in _uncovered([h for h in hits if h.name.startswith("~")], hits):
             markers[h.name[1:]].append(h)
         negations = self._negations(words, markers)
         alive: list[Hit] = []
         asked: list[Hit] = []
+        aside = False
         present: dict[str, list[Hit]] = defaultdict(list)  # not negated: what can cancel
         for h in concepts:
             if self._negated(h, words, negations, markers):
+                aside = aside or h.name in self._rules
                 continue
             present[h.name].append(h)
             if self._past(h, markers):
                 continue
             (asked if self._asked(h, markers) else alive).append(h)
+        aside = aside and not any(h.name in self._rules for h in alive)
         alarms = self._matching(alive, present)
         if not asked:
-            return Verdict(alarms)
+            return Verdict(alarms), aside
         mentions = tuple(s for s in self._matching(alive + asked, present) if s not in alarms)
-        return Verdict(alarms, mentions)
+        return Verdict(alarms, mentions), aside
 
     # -- context -------------------------------------------------------------------------
 
