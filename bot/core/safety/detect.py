@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.content.urgent import Urgent, UrgentExamples
-from bot.core.safety.learned import THRESHOLD, VETO, SecondOpinion
+from bot.core.safety.learned import MAX_CHARS, THRESHOLD, VETO, SecondOpinion
 from bot.core.safety.terms import Hit, Terms, minutes, term_stems
 from bot.core.safety.words import Reader, Word
 from bot.core.understand.match import ModelStore
@@ -114,12 +114,14 @@ class Safety:
             return Verdict()
 
     def _check(self, text: str) -> Verdict:
-        verdict, aside = self._rules_verdict(text)
-        if self.second is None or len(_WORD.findall(text)) < MODEL_MIN_WORDS:
+        words = self._reader.read(text)
+        verdict, aside = self._rules_verdict(words)
+        if self.second is None or len(words) < MODEL_MIN_WORDS:
             # On a few words ("yo", "not really", typed answers in the check) the model would be
             # guessing; the rules alone judge them (and they catch "cant breathe", "chest pain").
             return verdict
-        probability, situation = self.second.assess(text)
+        # The model reads at most MAX_CHARS: a message's start is enough to judge it.
+        probability, situation = self.second.assess(text, words if len(text) <= MAX_CHARS else None)
         if verdict.alarms:
             if probability >= VETO:
                 return verdict
@@ -130,11 +132,10 @@ class Safety:
             return verdict
         return Verdict((situation,), tuple(s for s in verdict.mentions if s != situation))
 
-    def _rules_verdict(self, text: str) -> tuple[Verdict, bool]:
+    def _rules_verdict(self, words: Sequence[Word]) -> tuple[Verdict, bool]:
         """The rules' verdict, and whether they negated every emergency word that starts a
         rule ("i don't have chest pain and my breathing is fine"): then the model is not asked
         to overrule them — it has little grasp of negation, only of wordings the rules lack."""
-        words = self._reader.read(text)
         if not words:
             return Verdict(), False
         hits = self._terms.find(words) + self._duration_hits(words)

@@ -20,10 +20,10 @@ intents' phrasings as ordinary messages.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from bot.content.urgent import NONE, UrgentExamples
-from bot.core.safety.words import Reader
+from bot.core.safety.words import Reader, Word
 from bot.core.understand.match import ModelStore
 from bot.core.understand.model import IntentModel, ModelParams, features, fingerprint
 
@@ -61,13 +61,18 @@ class SecondOpinion:
                 store.put(key, self.model.to_bytes())
         self._none = self.model.labels.index(NONE)
 
-    def features(self, text: str) -> list[str]:
-        words = self._reader.read(text[:MAX_CHARS])
+    def features(self, text: str, words: Sequence[Word] | None = None) -> list[str]:
+        """`words`: the reader's words of `text` when the caller has them already."""
+        if words is None:
+            words = self._reader.read(text[:MAX_CHARS])
         return features(tuple(w.stem for w in words), tuple(w.text for w in words), PARAMS)
 
-    def assess(self, text: str) -> tuple[float, str]:
+    def assess(self, text: str, words: Sequence[Word] | None = None) -> tuple[float, str]:
         """P(the message describes an emergency now), and the likeliest situation."""
-        p = self.model.probabilities(self.features(text))
+        if words is None:
+            words = self._reader.read(text[:MAX_CHARS])
+        ids = self.model.encode(tuple(w.stem for w in words), tuple(w.text for w in words))
+        p = self.model.probabilities(ids)
         urgent = 1.0 - float(p[self._none])
         p[self._none] = -1.0
         return urgent, self.model.labels[int(p.argmax())]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 
 from bot.content.entities import EntityLexicon
+from bot.core.understand.spelling import english_words
 
 FUZZY_MIN = 5  # letters: shorter words are only matched exactly
 FUZZY_CUTOFF = 88
@@ -64,6 +65,7 @@ class EntityFinder:
             {n: e for n, e in self._names.items() if " " not in n and len(n) >= FUZZY_MIN}
         )
         self._fuzzy = list(self._spelled)
+        self._english = english_words()
         units = sorted({normalise(u) for u in lexicon.units} - {""}, key=len, reverse=True)
         self._number = re.compile(
             r"\b(\d+(?:[.,]\d+)?)\s*(" + "|".join(map(re.escape, units)) + r")\b"
@@ -90,6 +92,8 @@ class EntityFinder:
             position = start + len(word)
             if len(word) < FUZZY_MIN or not word.isalpha() or word in self._names:
                 continue
+            if word in self._english:
+                continue  # a real word is not a misspelt name ("calves" is, "salve" is not)
             if any(a <= start < b for a, b in covered):
                 continue
             best = process.extractOne(

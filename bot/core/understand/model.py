@@ -34,6 +34,7 @@ import numpy as np
 
 MODEL_VERSION = 1  # bump when features or training change: cached models are retrained
 BIAS = 0  # feature index present in every row
+WORD_CACHE = 8192  # words whose character n-gram ids are remembered (~1 MB when full)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,9 @@ class IntentModel:
         # one run of ids.
         chars = [k for f, k in vocabulary.items() if f.startswith("c ")]
         self._chars = (min(chars), max(chars) + 1) if chars else (0, 0)
+        self._word_ids: dict[str, np.ndarray] = {}
+        self._tf = (1.0 + np.log(np.arange(1, 65, dtype=np.float32))).astype(np.float32)
+        self._tf = np.concatenate(([0.0], self._tf)).astype(np.float32)  # by count; 0 unused
 
     # -- training ---------------------------------------------------------------------
 
@@ -98,7 +102,7 @@ class IntentModel:
         for f, k in df.items():
             idf[vocabulary[f]] = math.log((1 + n) / (1 + k)) + 1
         model = cls(labels, vocabulary, idf, np.zeros((len(idf), len(labels)), np.float32), params)
-        rows = [model._row(found) for found, _ in examples]
+        rows = [model._training_row(model._ids(found)) for found, _ in examples]
         y = np.array([index[label] for _, label in examples], np.int64)
         model._fit(rows, y)
         return model
@@ -126,15 +130,18 @@ class IntentModel:
                     starts[s:e] - starts[s],
                     np.repeat(np.arange(e - s), lengths[s:e]),
                     unique,
-                    (inverse[:, None] * classes + span).ravel(),
+                    inverse,
                     y[s:e],
                 )
             )
         w = self._weights
         squares = np.full_like(w, 1e-8)
         for _ in range(p.epochs):
-            for cols, vals, row_starts, row_of, unique, flat, target in batches:
+            for cols, vals, row_starts, row_of, unique, inverse, target in batches:
                 size = len(target)
+                # (feature, class) cells of this batch, made per step: kept for every batch they
+                # would cost gigabytes at ten times the content.
+                flat = (inverse[:, None] * classes + span).ravel()
                 z = np.add.reduceat(w[cols] * vals, row_starts)
                 z -= z.max(axis=1, keepdims=True)
                 prob = np.exp(z)
@@ -149,24 +156,53 @@ class IntentModel:
 
     # -- prediction -------------------------------------------------------------------
 
-    def _row(self, found: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Sparse TF-IDF row: the word block and the character block each of unit length."""
-        counts = Counter(k for k in map(self._vocabulary.get, found) if k is not None)
-        cols = np.fromiter(counts, np.int64, len(counts))
-        tf = np.fromiter((1 + math.log(c) for c in counts.values()), np.float32, len(counts))
-        vals = tf * self._idf[cols]
+    def _ids(self, found: Sequence[str]) -> np.ndarray:
+        get = self._vocabulary.get
+        return np.fromiter((k for k in map(get, found) if k is not None), np.int64)
+
+    def encode(self, tokens: Sequence[str], words: Sequence[str]) -> np.ndarray:
+        """The feature ids of `features(tokens, words)`, with each word's character n-grams
+        looked up once and remembered: most of a message's features, and words repeat."""
+        get = self._vocabulary.get
+        found = [f"w {t}" for t in tokens]
+        found += [f"b {a} {b}" for a, b in itertools.pairwise(tokens)]
+        parts = [np.fromiter((k for k in map(get, found) if k is not None), np.int64)]
+        cache = self._word_ids
+        for word in words:
+            ids = cache.get(word)
+            if ids is None:
+                if len(cache) >= WORD_CACHE:
+                    cache.clear()
+                ids = cache[word] = self._ids(features((), (word,), self.params))
+            parts.append(ids)
+        return np.concatenate(parts)
+
+    def _row(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Sparse TF-IDF row (columns, values; the bias not included): the word block and the
+        character block each of unit length. Few numpy calls: this runs twice per message."""
+        cols, counts = np.unique(ids, return_counts=True)
+        vals = self._tf[np.minimum(counts, len(self._tf) - 1)] * self._idf[cols]
         is_char = (cols >= self._chars[0]) & (cols < self._chars[1])
-        for block, weight in ((~is_char, 1.0), (is_char, self.params.char_weight)):
-            norm = float(np.linalg.norm(vals[block]))
-            if norm:
-                vals[block] *= weight / norm
-        return np.concatenate([[BIAS], cols]), np.concatenate([[1.0], vals]).astype(np.float32)
+        squares = vals * vals
+        chars = float(squares[is_char].sum())
+        words = float(squares.sum()) - chars
+        char_scale = self.params.char_weight / math.sqrt(chars) if chars > 0 else 0.0
+        word_scale = 1.0 / math.sqrt(words) if words > 0 else 0.0
+        return cols, vals * np.where(is_char, char_scale, word_scale).astype(np.float32)
 
-    def logits(self, found: Sequence[str]) -> np.ndarray:
-        cols, vals = self._row(found)
-        return (self._weights[cols] * vals[:, None]).sum(axis=0)
+    def _training_row(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        cols, vals = self._row(ids)
+        return np.concatenate(([BIAS], cols)), np.concatenate(([1.0], vals)).astype(np.float32)
 
-    def probabilities(self, found: Sequence[str], temperature: float | None = None) -> np.ndarray:
+    def logits(self, found: Sequence[str] | np.ndarray) -> np.ndarray:
+        """`found`: feature strings, or ids from `encode`."""
+        ids = found if isinstance(found, np.ndarray) else self._ids(found)
+        cols, vals = self._row(ids)
+        return vals @ self._weights[cols] + self._weights[BIAS]
+
+    def probabilities(
+        self, found: Sequence[str] | np.ndarray, temperature: float | None = None
+    ) -> np.ndarray:
         z = self.logits(found) / (temperature or self.params.temperature)
         z = np.exp(z - z.max())
         return z / z.sum()
