@@ -15,7 +15,7 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-KEEP = 8  # newest models kept; older ones are deleted when a new one is written
+KEEP = 8  # most recently used models kept; older ones are deleted when one is written
 
 
 def default_directory() -> Path:
@@ -35,8 +35,12 @@ class ModelDirectory:
         return self.directory / f"intent-{key}.npz"
 
     def get(self, key: str) -> bytes | None:
+        """The model's bytes; its file is touched, so the models in use are the ones kept."""
+        path = self._path(key)
         try:
-            return self._path(key).read_bytes()
+            data = path.read_bytes()
+            os.utime(path)
+            return data
         except FileNotFoundError:
             return None
         except OSError as error:
