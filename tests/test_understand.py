@@ -3,13 +3,14 @@ numbers that count food, recipes, the model cache."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bot.cli.crossval import best_temperature, folds
-from bot.content.model_cache import ModelDirectory
+from bot.content.model_cache import KEEP, ModelDirectory
 from bot.core.engine import Engine
 from bot.core.understand import match
 from bot.core.understand.model import IntentModel, ModelParams, features, fingerprint
@@ -52,9 +53,10 @@ def test_the_engine_trains_once_and_then_reads_the_cache(tmp_path: Path) -> None
     saved = sorted(tmp_path.glob("intent-*.npz"))
     assert len(saved) == 2  # the intent model and the safety layer's second opinion
     match._TRAINED.clear()
-    before = [p.stat().st_mtime_ns for p in saved]
+    before = [p.stat().st_ino for p in saved]
     engine = Engine.load(CONTENT, store=store)
-    assert [p.stat().st_mtime_ns for p in saved] == before  # read, not retrained
+    # Read, not retrained: a write replaces the file (a new inode); a read only touches it.
+    assert [p.stat().st_ino for p in saved] == before
     assert engine.ask("does salmon have b12").food == "salmon"
 
 
@@ -217,3 +219,14 @@ def test_a_food_without_a_figure_is_not_answered_with_another_food(
     assert reply.food is None
     assert "don't have a checked" in reply.text
     assert engine.ask("does chicken have b12").food == "chicken"
+
+
+def test_the_cache_keeps_the_models_in_use(tmp_path: Path) -> None:
+    store = ModelDirectory(tmp_path)
+    for k in range(KEEP):
+        store.put(f"k{k}", b"m")
+        os.utime(tmp_path / f"intent-k{k}.npz", (1_000 + k, 1_000 + k))  # k0 the oldest
+    assert store.get("k0") == b"m"  # in use: touched
+    store.put("new", b"m")
+    assert (tmp_path / "intent-k0.npz").exists()
+    assert not (tmp_path / "intent-k1.npz").exists()
