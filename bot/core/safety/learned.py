@@ -61,17 +61,18 @@ class SecondOpinion:
                 store.put(key, self.model.to_bytes())
         self._none = self.model.labels.index(NONE)
 
-    def features(self, text: str, words: Sequence[Word] | None = None) -> list[str]:
-        """`words`: the reader's words of `text` when the caller has them already."""
+    def _read(self, text: str, words: Sequence[Word] | None) -> tuple[list[str], list[str]]:
+        """Stems and typed forms of the reader's words (`words`, when the caller has them)."""
         if words is None:
             words = self._reader.read(text[:MAX_CHARS])
-        return features(tuple(w.stem for w in words), tuple(w.text for w in words), PARAMS)
+        return [w.stem for w in words], [w.text for w in words]
+
+    def features(self, text: str) -> list[str]:
+        return features(*self._read(text, None), PARAMS)
 
     def assess(self, text: str, words: Sequence[Word] | None = None) -> tuple[float, str]:
         """P(the message describes an emergency now), and the likeliest situation."""
-        if words is None:
-            words = self._reader.read(text[:MAX_CHARS])
-        ids = self.model.encode(tuple(w.stem for w in words), tuple(w.text for w in words))
+        ids = self.model.encode(*self._read(text, words))
         p = self.model.probabilities(ids)
         urgent = 1.0 - float(p[self._none])
         p[self._none] = -1.0

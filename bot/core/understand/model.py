@@ -163,10 +163,7 @@ class IntentModel:
     def encode(self, tokens: Sequence[str], words: Sequence[str]) -> np.ndarray:
         """The feature ids of `features(tokens, words)`, with each word's character n-grams
         looked up once and remembered: most of a message's features, and words repeat."""
-        get = self._vocabulary.get
-        found = [f"w {t}" for t in tokens]
-        found += [f"b {a} {b}" for a, b in itertools.pairwise(tokens)]
-        parts = [np.fromiter((k for k in map(get, found) if k is not None), np.int64)]
+        parts = [self._ids(features(tokens, (), self.params))]
         cache = self._word_ids
         for word in words:
             ids = cache.get(word)
