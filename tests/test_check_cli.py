@@ -22,7 +22,7 @@ CONTENT = REPO / "content"
 CHECK = CheckEngine(load_questionnaire(CONTENT))
 #: A 67-year-old on metformin with numb feet (and diabetes): "worth asking a doctor soon".
 PROFILE = {
-    "age": ("age_60_74",),
+    "age": ("age_51_74",),
     "tingling": ("yes",),
     "medicines": ("metformin",),
     "conditions": ("diabetes",),

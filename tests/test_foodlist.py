@@ -51,6 +51,7 @@ def food(fid: str, mcg: float, kind: str, group: str = "test group") -> Food:
         mcg=mcg,
         dv_percent=round(mcg / 2.4 * 100),
         kind=FoodKind(kind),
+        note=f"{mcg:g} mcg" if mcg else "no B12",
         sources=["usda_fdc"],
         alternative=None if kind != "unreliable" else "x",
     )

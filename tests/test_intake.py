@@ -34,6 +34,9 @@ INTAKE = load_intake(CONTENT)
 TITLES = source_titles(CONTENT)
 
 
+# Issue 12 (medical review): a plain oat, almond or other plant milk has no figure until its
+# label says, so it counts 0 mcg. tests/data/meals.jsonl still counts it as 2.7 mcg a cup
+# (fortified soy milk): these are the reviewed totals until the data file is updated.
 @pytest.fixture(scope="module")
 def engine() -> Engine:
     return Engine.load(CONTENT)
@@ -178,7 +181,7 @@ def test_gap_and_reached(foods: Any) -> None:
     short = render(parse_meal("2 eggs", foods, INTAKE), foods)  # 1.2 of 2.4
     assert "1.2 mcg" in short.text and INTAKE.texts.reached not in short.text
     assert [b.action.split(":")[0] for b in short.buttons] == ["f"] * len(short.buttons)
-    reached = render(parse_meal("2 eggs", foods, INTAKE), foods, "child_1_3")  # 1.2 of 0.9
+    reached = render(parse_meal("a glass of milk", foods, INTAKE), foods, "child_1_3")  # 1.3/0.9
     assert INTAKE.texts.reached in reached.text
     assert reached.buttons == ()
 
@@ -213,7 +216,7 @@ def test_suggestions_close_the_gap(foods: Any) -> None:
     gap = 2.4 - meal.total_mcg
     for button in reply.buttons:
         food = foods[button.action.removeprefix("f:")]
-        assert food.kind is not FoodKind.unreliable and food.id not in INTAKE.suggest_skip
+        assert food.kind is not FoodKind.unreliable and food.id not in INTAKE.poorly_absorbed
         line = next(line for line in reply.text.splitlines() if line.startswith(f"• {food.name}:"))
         servings = int(line.split(":")[1].split("×")[0])
         assert servings * food.mcg >= gap - 1e-9
@@ -228,6 +231,7 @@ def test_details(foods: Any) -> None:
     details = parse_meal("2 eggs and toast", foods, INTAKE).details
     assert details["items"] == [{"food": "eggs", "servings": 2.0, "mcg": 1.2}]
     assert details["unrecognised"] == ["toast"]
+    assert details["no_figure"] == []
     assert details["total_mcg"] == 1.2
 
 
@@ -285,6 +289,7 @@ BREAKAGES = [
     ("placeholder", lambda d: d["texts"].update(total="{total} {oops}"), "oops"),
     ("html", lambda d: d["texts"].update(title="<b>x"), "unclosed"),
     ("filler clash", lambda d: d["filler"].append("glass"), "also a measure"),
+    ("poorly absorbed", lambda d: d.update(poorly_absorbed=["caviar"]), "poorly_absorbed"),
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -53,8 +54,8 @@ CONVERSIONS = [
     (180, "ng", "pmol", 132.84),
     (350, "ng", "pg", 350.0),
     (1000, "pg", "ng", 1000.0),
-    (0.271, "umol", "nmol", 271.0),
-    (400, "nmol", "umol", 0.4),
+    (0.4, "umol", "nmol", 400.0),
+    (450, "nmol", "umol", 0.45),
     (25, "pmol", "nmol", 0.025),
 ]
 
@@ -151,10 +152,10 @@ PLACED = [
     ("active b12 25 pmol/L", "active", 25, "pmol", "borderline", {"nice": "borderline"}),
     ("active b-12 71", "active", 71, "pmol", "normal", {"nice": "normal"}),
     ("homocysteine 18", "hcy", 18, "umol", "deficient", {"limits": "deficient"}),
-    ("homocysteine 14.5 umol/l", "hcy", 14.5, "umol", "borderline", {"limits": "borderline"}),
+    ("homocysteine 14.5 umol/l", "hcy", 14.5, "umol", "deficient", {"limits": "deficient"}),
     ("homocysteine 9 µmol/L", "hcy", 9, "umol", "normal", {"limits": "normal"}),
     ("MMA 450 nmol/L", "mma", 450, "nmol", "deficient", {"limits": "deficient"}),
-    ("methylmalonic acid 300 nmol/l", "mma", 300, "nmol", "borderline", {"limits": "borderline"}),
+    ("methylmalonic acid 300 nmol/l", "mma", 300, "nmol", "normal", {"limits": "normal"}),
     ("mma 0.2 umol/l", "mma", 0.2, "umol", "normal", {"limits": "normal"}),
     ("180 pg/ml b12", "b12", 180, "pg", "borderline", {}),
     ("b12 in pmol/l is 148", "b12", 148, "pmol", "borderline", {}),
@@ -240,7 +241,7 @@ WRONG_UNIT = [
     ("active b12 30 pg/ml", "active", "pg"),
     ("b12 180 nmol/l", "b12", "nmol"),
     ("b12 300 µmol/L", "b12", "umol"),
-    ("homocysteine 15 pmol/l", "hcy", "pmol"),
+    ("homocysteine 12 pmol/l", "hcy", "pmol"),
     ("mma 300 pg/ml", "mma", "pg"),
 ]
 
@@ -434,6 +435,11 @@ BREAKAGES = [
     ("bad placeholder", lambda d: d["texts"].update(title="{test} {oops}"), "oops"),
     ("bad html", lambda d: d["texts"].update(doctor="<b>unclosed"), "unclosed"),
     ("scheme unit", lambda d: _b12(d)["schemes"][0].update(unit="umol"), "not one of"),
+    (
+        "bad says html",
+        lambda d: _b12(d)["schemes"][0]["bands"][0].update(says="calls it <b>low"),
+        "bands.0.says",
+    ),
 ]
 
 
@@ -446,3 +452,180 @@ def test_content_problems_are_reported(
     assert any(message in str(p) for p in problems), problems
     with pytest.raises(ToolContentError):
         load_labs(directory)
+
+
+# ------------------------------------------------------------------------ issue 12: review
+
+
+def _placed(value: float, unit: str, test: str = "b12") -> dict[str, str]:
+    reading = reading_from_action(lab_action(test, value, unit), LABS)
+    assert reading is not None and reading.status is Status.placed
+    return {v.scheme: v.cls.value for v in reading.verdicts}
+
+
+# facts §3b: 200 pg/mL ≈ 148 pmol/L (Allen ↔ MedlinePlus); NICE 180 ng/L = 133 pmol/L and
+# 350 ng/L = 258 pmol/L; 1 pg/mL = 1 ng/L (NICE ↔ AAFP, MedlinePlus).
+SAME_BOUNDARY = [
+    (200, "pg", {"allen": "borderline", "medline": "normal"}),
+    (148, "pmol", {"allen": "borderline", "medline": "normal"}),
+    (147, "pmol", {"allen": "deficient", "medline": "deficient"}),
+    (199, "pg", {"allen": "deficient", "medline": "deficient"}),
+    (200, "ng", {"allen": "borderline", "medline": "normal"}),
+    (180, "pg", {"nice": "borderline", "aafp": "borderline"}),
+    (179, "ng", {"nice": "deficient", "aafp": "deficient"}),
+    (133, "pmol", {"nice": "borderline", "aafp": "borderline"}),
+    (132, "pmol", {"nice": "deficient", "aafp": "deficient"}),
+    (258, "pmol", {"nice": "borderline", "aafp": "borderline"}),
+    (259, "pmol", {"nice": "normal", "aafp": "normal"}),
+    (350, "ng", {"nice": "borderline", "aafp": "borderline"}),
+    (351, "pg", {"nice": "normal", "aafp": "normal"}),
+    (738, "pmol", {"aafp": "normal"}),  # 1,000 pg/mL
+    (739, "pmol", {"aafp": "high"}),
+]
+
+
+@pytest.mark.parametrize(("value", "unit", "expected"), SAME_BOUNDARY)
+def test_one_boundary_in_two_units_gives_one_side(
+    value: float, unit: str, expected: dict[str, str]
+) -> None:
+    verdicts = _placed(value, unit)
+    assert {s: verdicts[s] for s in expected} == expected
+
+
+def _side(test_id: str, scheme_id: str, value: float, unit: str, limit: float) -> bool:
+    """Does `value` land at or below the band that ends at `limit`?"""
+    test = LABS.test(test_id)
+    assert test is not None
+    scheme = next(s for s in test.schemes if s.id == scheme_id)
+    reading = reading_from_action(lab_action(test_id, value, unit), LABS)
+    assert reading is not None
+    verdict = next(v for v in reading.verdicts if v.scheme == scheme_id)
+    index = next(i for i, b in enumerate(scheme.bands) if b.says == verdict.says)
+    return index <= next(i for i, b in enumerate(scheme.bands) if b.upper == limit)
+
+
+def test_every_shared_boundary_puts_whole_numbers_on_one_side() -> None:
+    """Cut-offs that are conversions of each other (at the precision stated) agree on
+    every whole number next to them, written in either scheme's unit."""
+    shared = []
+    for test in LABS.tests:
+        for a in test.schemes:
+            for b in test.schemes:
+                for la in (band.upper for band in a.bands if band.upper is not None):
+                    for lb in (band.upper for band in b.bands if band.upper is not None):
+                        there = round(convert(LABS, la, a.unit, b.unit))
+                        back = round(convert(LABS, lb, b.unit, a.unit))
+                        same = there == lb or back == la
+                        if a.id < b.id and a.unit != b.unit and same:
+                            shared.append((test.id, a, la, b, lb))
+    assert len(shared) >= 3  # Allen 148 ↔ MedlinePlus 200; NICE ↔ AAFP 180, 350 in ng ↔ pg
+    for test_id, a, la, b, lb in shared:
+        for value, unit in [(la + d, a.unit) for d in (-1, 0, 1)] + [
+            (lb + d, b.unit) for d in (-1, 0, 1)
+        ]:
+            sides = (_side(test_id, a.id, value, unit, la), _side(test_id, b.id, value, unit, lb))
+            assert sides[0] == sides[1], (a.id, b.id, value, unit)
+
+
+def _user_texts() -> list[tuple[str, str]]:
+    """Every text of labs.yaml a user can read: bands, advice, about, notes, templates."""
+    found = [(f"texts.{k}", v) for k, v in LABS.texts.model_dump().items()]
+    for test in LABS.tests:
+        found += [(f"{test.id}.about", test.about.text)]
+        found += [(f"{test.id}.advice.{c}", a.text) for c, a in test.advice.items()]
+        found += [(f"{test.id}.note", n.text) for n in test.notes]
+        for scheme in test.schemes:
+            found += [(f"{test.id}.{scheme.id}.name", scheme.name)]
+            for band in scheme.bands:
+                found += [(f"{test.id}.{scheme.id}.label", band.label)]
+                found += [(f"{test.id}.{scheme.id}.says", band.says)]
+    return found
+
+
+FORBIDDEN = ["diagnostic", "you have", "you are deficient", "you're deficient", "you are low"]
+
+
+@pytest.mark.parametrize("phrase", FORBIDDEN)
+def test_no_text_diagnoses(phrase: str) -> None:
+    assert [w for w, t in _user_texts() if phrase in t.lower()] == []
+
+
+def test_fits_deficiency_is_only_a_possibility_with_the_doctor() -> None:
+    fits = [(w, " ".join(t.lower().split())) for w, t in _user_texts()]
+    fits = [(w, t) for w, t in fits if re.search(r"\bfits?\b", t)]
+    assert fits  # the advice for low and raised results says so
+    for where, text in fits:
+        before = re.findall(r"(\w+) fits?\b", text)
+        assert before and set(before) <= {"may", "can"}, where
+        assert "doctor" in text, where
+
+
+def test_no_order_to_take_a_medicine() -> None:
+    pattern = re.compile(r"\b(take|start|stop|inject)\b", re.IGNORECASE)
+    assert [w for w, t in _user_texts() if pattern.search(t)] == []
+
+
+def test_user_number_is_placed_in_the_sources_range_not_diagnosed() -> None:
+    text = reply_for("b12 150 pg/ml").text
+    assert "AAFP (US, 2025) puts this in the range it calls <b>deficient</b>" in text
+    assert "diagnos" not in text.replace("not a diagnosis", "")
+
+
+def test_mma_and_homocysteine_limits_are_stablers_example_only() -> None:
+    """Stabler 2013 (NEJM) gives MMA <400 nmol/L and homocysteine <14 µmol/L as one lab's
+    normal limits; the Wikipedia-derived 0.271 µmol/L and 15 µmol/L have no source left."""
+    unsourced = re.compile(r"(?<![\d.])(0\.271|271|15)(?![\d.])")
+    for test_id, limit in (("mma", 400), ("hcy", 14)):
+        test = LABS.test(test_id)
+        assert test is not None
+        for scheme in test.schemes:
+            assert scheme.sources == ("stabler_2013",)
+            assert [b.upper for b in scheme.bands[:-1]] == [limit]
+            assert scheme.bands[0].lt == limit  # "<400": 400 itself is not normal
+        for cls, advice in test.advice.items():
+            assert "one lab's example" in advice.text, cls
+        texts = [t for w, t in _user_texts() if w.startswith(f"{test_id}.")]
+        assert [t for t in texts if unsourced.search(t)] == []
+
+
+STABLER = [
+    ("mma 399 nmol/l", "normal"),
+    ("mma 400 nmol/l", "deficient"),
+    ("mma 0.4 umol/l", "deficient"),
+    ("mma 300 nmol/l", "normal"),
+    ("homocysteine 13.9", "normal"),
+    ("homocysteine 14 umol/l", "deficient"),
+    ("homocysteine 14.5", "deficient"),
+]
+
+
+@pytest.mark.parametrize(("text", "cls"), STABLER)
+def test_mma_and_homocysteine_against_stabler(text: str, cls: str) -> None:
+    reading = explain_lab(text, LABS)
+    assert reading is not None and reading.cls == cls
+
+
+def test_mma_band_list_says_where_400_belongs() -> None:
+    text = reply_for("mma 450 nmol/l").text
+    assert "under 400: normal; 400 or more: raised" in text
+
+
+def test_lead_line_is_plain_english() -> None:
+    lines = reply_for("my b12 is 200 pg/mL").text.splitlines()
+    assert lines[2] == (
+        "NICE (UK, 2024) calls this range <b>indeterminate</b>: "
+        "it neither confirms nor rules out low B12."
+    )
+
+
+@pytest.mark.parametrize("text", ["b12 200 pg/ml", "active b12 30", "mma 450 nmol/l"])
+def test_every_scheme_line_is_a_sentence(text: str) -> None:
+    reading = explain_lab(text, LABS)
+    assert reading is not None
+    test = LABS.test(reading.test)
+    assert test is not None
+    lines = [ln for ln in render_lab(reading, LABS, TITLES).text.splitlines() if ln[:1] == "•"]
+    assert len(lines) == len(test.schemes)
+    for line, scheme, verdict in zip(lines, test.schemes, reading.verdicts, strict=True):
+        assert line.startswith(f"• {scheme.name} {verdict.says}. Its cut-offs in "), line
+        assert "→" not in line

@@ -48,6 +48,7 @@ class ListTexts(BaseModel):
     footer_vegan: str
     group_title: str
     group_line: str
+    caution: str
     menu: str
     menu_button: str
     sources: str
@@ -57,6 +58,7 @@ TEMPLATES: dict[str, set[str]] = {
     "line": {"rank", "name", "mcg", "serving", "dv"},
     "group_title": {"group"},
     "group_line": {"name", "mcg", "serving"},
+    "caution": {"caution"},
     "sources": {"titles"},
 }
 

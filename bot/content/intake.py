@@ -4,6 +4,8 @@ Portions, measures, number words, the RDA table and every reply text live in the
 `bot.core.tools.intake` holds no figures or wording. Checks inside the file (placeholders,
 HTML, measure names, button-data length) run when the model is built; food ids are
 checked against foods.yaml and source ids against sources.yaml by `check_intake`.
+`load_intake` adds the names of the foods entities.yaml lists as unlisted ("chicken liver"),
+so that the counter never counts one as the food inside its name.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
+from bot.content.entities import load_entities
 from bot.content.models import Problem
 from bot.content.refs import (
     check_file,
@@ -57,22 +60,28 @@ class IntakeTexts(BaseModel):
 
     title: str
     item: str
+    item_none: str
+    item_label: str
     amount: str
     mark_assumed: str
     mark_fortified: str
     mark_unreliable: str
     total: str
+    total_none: str
     reached: str
+    reached_poorly_absorbed: str
     short: str
     suggest_title: str
     suggestion: str
     vegan_note: str
     unrecognised: str
+    no_figure: str
     nothing_found: str
     empty: str
     stage_unknown: str
     big_item: str
     eggs_note: str
+    caution: str
     disclaimer: str
     sources: str
     list_separator: str
@@ -81,11 +90,17 @@ class IntakeTexts(BaseModel):
 
 TEMPLATES: dict[str, set[str]] = {
     "item": {"food", "amount", "mcg", "marks"},
+    "item_none": {"food", "amount", "marks"},
+    "item_label": {"food"},
     "amount": {"servings", "serving"},
     "total": {"total", "stage", "need"},
+    "total_none": {"stage", "need"},
+    "reached_poorly_absorbed": {"gap"},
     "short": {"gap"},
-    "suggestion": {"food", "amount", "mcg"},
+    "suggestion": {"food", "amount", "mcg", "marks"},
     "unrecognised": {"items"},
+    "no_figure": {"items"},
+    "caution": {"caution"},
     "nothing_found": {"items", "examples"},
     "stage_unknown": {"stage", "need"},
     "sources": {"titles"},
@@ -109,7 +124,8 @@ class Intake(BaseModel):
     portions: dict[str, Portion]
     filler: tuple[str, ...]
     suggest_count: int = Field(ge=1, le=6)
-    suggest_skip: tuple[str, ...] = ()
+    # facts §1c: B12 from these is poorly absorbed; never suggested, never relied on for "✅".
+    poorly_absorbed: tuple[str, ...] = ()
     fuzzy_cutoff: float = Field(ge=60, le=100)
     big_item_mcg: float = Field(gt=0)
     triggers: tuple[str, ...]
@@ -118,6 +134,8 @@ class Intake(BaseModel):
     food_questions: tuple[str, ...] = ()
     texts: IntakeTexts
     text_sources: dict[str, tuple[str, ...]]
+    # Not in intake.yaml: `load_intake` fills it from entities.yaml `unlisted_food`.
+    no_figure: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _cross_references(self, info: ValidationInfo) -> Intake:
@@ -173,7 +191,7 @@ def _cross(intake: Intake, content_dir: Path) -> list[str]:
         f"portions: no portion for food {f!r}" for f in sorted(foods - set(intake.portions))
     ]
     problems += [
-        f"suggest_skip: unknown food id {f!r}" for f in intake.suggest_skip if f not in foods
+        f"poorly_absorbed: unknown food id {f!r}" for f in intake.poorly_absorbed if f not in foods
     ]
     return problems
 
@@ -184,5 +202,9 @@ def check_intake(content_dir: Path) -> list[Problem]:
 
 
 def load_intake(content_dir: Path) -> Intake:
-    """The intake content of `content_dir`; ToolContentError lists every problem if invalid."""
-    return load_file(content_dir, FILE_NAME, Intake, _cross)
+    """The intake content of `content_dir`, with the names of the foods that have no figure;
+    ToolContentError lists every problem if invalid."""
+    intake = load_file(content_dir, FILE_NAME, Intake, _cross)
+    unlisted = load_entities(content_dir).kinds.get("unlisted_food", {})
+    names = tuple(name for names in unlisted.values() for name in names)
+    return intake.model_copy(update={"no_figure": names})

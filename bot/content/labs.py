@@ -10,6 +10,7 @@ sources.yaml by `check_labs`.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from enum import StrEnum
 from itertools import pairwise
 from pathlib import Path
@@ -63,7 +64,10 @@ class Band(BaseModel):
     lt: float | None = None
     le: float | None = None
     cls: LabClass = Field(alias="class")
-    label: str = Field(min_length=1)
+    label: str = Field(min_length=1, description="plain text: the source's name for the band")
+    says: str = Field(
+        min_length=1, description="Telegram HTML, after the scheme's name: a reading here"
+    )
 
     @model_validator(mode="after")
     def _one_bound(self) -> Band:
@@ -99,6 +103,13 @@ class Scheme(BaseModel):
         if any(a >= b for a, b in pairwise(uppers)):  # type: ignore[operator]
             raise ValueError(f"scheme {self.id!r}: band limits must rise")
         return self
+
+    @property
+    def decimals(self) -> int:
+        """How many decimals the source states its cut-offs in (148 → 0, 0.4 → 1): a value
+        converted from another unit is compared at that precision."""
+        limits = [Decimal(str(b.upper)).normalize() for b in self.bands if b.upper is not None]
+        return max(max(0, -int(d.as_tuple().exponent)) for d in limits)
 
     def band_for(self, value: float) -> Band:
         for band in self.bands:
@@ -202,6 +213,7 @@ class LabTexts(BaseModel):
     band_le: str
     band_range: str
     band_over: str
+    band_from: str
     band_separator: str
     ranges_differ: str
     doctor: str
@@ -222,13 +234,14 @@ TEMPLATES: dict[str, set[str]] = {
     "converted": {"values"},
     "conversion_note": {"factor"},
     "assumed_unit": {"unit"},
-    "headline": {"scheme", "label"},
-    "scheme_line": {"scheme", "unit", "bands", "label"},
+    "headline": {"scheme", "says"},
+    "scheme_line": {"scheme", "unit", "bands", "says"},
     "scheme_plain": {"scheme", "unit", "bands"},
     "band_lt": {"value", "label"},
     "band_le": {"value", "label"},
     "band_range": {"low", "high", "label"},
     "band_over": {"value", "label"},
+    "band_from": {"value", "label"},
     "sources": {"titles"},
     "qualifier": {"word", "advice"},
     "ask_value": {"example"},
@@ -284,6 +297,9 @@ class Labs(BaseModel):
                 yield f"tests.{test.id}.advice.{cls.value}", advice.text
             for i, note in enumerate(test.notes):
                 yield f"tests.{test.id}.notes.{i}", note.text
+            for scheme in test.schemes:
+                for i, band in enumerate(scheme.bands):
+                    yield f"tests.{test.id}.schemes.{scheme.id}.bands.{i}.says", band.says
 
     def all_sources(self) -> Iterator[tuple[str, str]]:
         """(where, source id) for every citation in the file."""

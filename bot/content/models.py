@@ -7,9 +7,10 @@ every problem at once instead of stopping at the first.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
@@ -54,11 +55,20 @@ class FoodKind(StrEnum):
     unreliable = "unreliable"
 
 
+_NO_B12 = re.compile(r"\bno (?:reliable )?B12\b", re.IGNORECASE)
+
+
 class Food(BaseModel):
+    """One food of foods.yaml. The food card's templates (messages/core.yaml) name the food
+    only as a title or a label, so they need no grammatical number; what differs between
+    foods (how much, on which label, for whom) is data here and checked below."""
+
     model_config = _STRICT
 
     id: str = Field(pattern=r"^[a-z0-9_]+$")
-    name: str = Field(min_length=2, description="display name")
+    name: str = Field(
+        min_length=2, description="display name: a title or label, never mid-sentence"
+    )
     names: list[str] = Field(min_length=1, description="names, plurals, local names, spellings")
     group: str = Field(min_length=2)
     serving: str = Field(min_length=2)
@@ -67,7 +77,40 @@ class Food(BaseModel):
     kind: FoodKind
     note: str = ""
     alternative: str | None = Field(default=None, description="food id of a reliable source")
+    label_names: list[str] = Field(
+        default=[],
+        description="names (of `names`) of products whose B12 only the label can tell (oat "
+        "milk): no figure is assumed for them, so the intake counter does not count them",
+    )
+    caution: str = Field(
+        default="",
+        description="a safety line the food tools show wherever they count or list the food; "
+        "its source is among `sources`, and the card says the same in `note`",
+    )
     sources: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Food:
+        problems = []
+        if self.kind is FoodKind.unreliable:
+            # The card of an unreliable food shows no figure of its own: the note must.
+            if self.mcg == 0 and not _NO_B12.search(self.note):
+                problems.append("note: a food with 0 mcg must say it has no B12")
+            if self.mcg > 0 and f"{self.mcg:g} mcg" not in self.note:
+                problems.append(f"note: must give the figure ({self.mcg:g} mcg)")
+        names = {n.casefold() for n in self.names}
+        problems += [
+            f"label_names: {n!r} is not one of `names`"
+            for n in self.label_names
+            if n.casefold() not in names
+        ]
+        if self.label_names and self.kind is not FoodKind.fortified:
+            problems.append("label_names: only a fortified food depends on its label")
+        if self.caution and not self.note:
+            problems.append("caution: the card shows only `note`, which must say it too")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
 
 class Synonyms(BaseModel):

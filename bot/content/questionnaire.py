@@ -86,6 +86,9 @@ class Option(BaseModel):
     notes: tuple[str, ...] = ()
     reason_for: str | None = None
     reason_against: str | None = None
+    reason_against_if: Condition | None = Field(
+        None, description="show `reason_against` only when this holds at the end of the check"
+    )
     urgent: str | None = Field(None, description="choosing this option ends the check: urgent")
     summary: str | None = Field(None, description="answer text in the doctor summary")
     sources: tuple[str, ...] = ()
@@ -99,6 +102,8 @@ class Option(BaseModel):
             raise ValueError(f"option {self.id!r}: `reason_for` needs a positive b12 weight")
         if self.reason_against and self.b12 > 0:
             raise ValueError(f"option {self.id!r}: `reason_against` needs b12 ≤ 0")
+        if self.reason_against_if and not self.reason_against:
+            raise ValueError(f"option {self.id!r}: `reason_against_if` needs `reason_against`")
         return self
 
 
@@ -396,6 +401,11 @@ class QuestionnaireSpec(BaseModel):
                     problems.append(f"{at}: urgent options must be in single-choice questions")
             seen[question.id] = question
         problems += self._level_problems(tags)
+        for question in self.questions:  # judged when the check ends: any question will do
+            for option in question.options:
+                if option.reason_against_if:
+                    at = f"questions.{question.id}.options.{option.id}.reason_against_if"
+                    problems += _condition_problems(option.reason_against_if, seen, at)
         for i, text in enumerate(self.result.food):
             if text.if_:
                 problems += _condition_problems(text.if_, seen, f"result.food.{i}.if")

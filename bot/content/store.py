@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.content.check import cross_check
 from bot.content.models import Food, Intent, Problem, Source, Synonyms
+from bot.content.review import check_publishers, check_wording
 from bot.content.yamlfile import parse_yaml
 
 M = TypeVar("M", bound=BaseModel)
@@ -166,6 +167,7 @@ def _load(directory: Path, normaliser: Normaliser | None) -> tuple[Content, list
     problems = reader.problems + cross_check(
         sources, intents, foods, messages, message_files, normalise
     )
+    problems += check_publishers(directory) + check_wording(directory)
     content = Content(
         directory=directory,
         intents={i.id: i for _, i in intents},

@@ -423,7 +423,7 @@ class Engine:
             "name": html.escape(food.name),
             "mcg": f"{food.mcg:g}",
             "serving": html.escape(food.serving),
-            "dv": str(food.dv_percent),
+            "dv": f"{food.dv_percent:,}",
             "note": food.note.strip(),
         }
 

@@ -47,7 +47,7 @@ def choose(view: QuestionView, profile: dict[str, tuple[str, ...]]) -> tuple[str
     if view.question.id in profile:
         return profile[view.question.id]
     ids = [o.option.id for o in view.options]
-    for candidate in ("no", "none", "neither", "under_60", "meat_fish"):
+    for candidate in ("no", "none", "neither", "under_51", "meat_fish"):
         if candidate in ids:
             return (candidate,)
     return (ids[0],)

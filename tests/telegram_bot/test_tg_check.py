@@ -118,7 +118,21 @@ async def test_typed_answers_move_the_check_on(bot: RunningBot, check: CheckEngi
     ben = Person(bot.fake, 3002)
     message_id = await start(bot, ben, check, "start the check")
     mirror = Mirror(check)
-    typed = ["nope", "n", "nah", "not sure", "No!", "1", "any time", "2", "2", "y", "yes"]
+    typed = [
+        "nope",
+        "n",
+        "nah",
+        "not sure",
+        "No!",
+        "no",
+        "nope",
+        "1",
+        "any time",
+        "2",
+        "2",
+        "y",
+        "yes",
+    ]
     for text in typed:
         await ben.type_answer(text)
         mirror.type(text)

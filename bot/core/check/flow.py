@@ -451,6 +451,7 @@ class CheckEngine:
 
     def _tally(self, answers: Sequence[Answer]) -> Tally:
         tally = Tally()
+        given, end = self._answer_map(answers), len(self.spec.questions)
         for answer in answers:
             question = self.spec.questions[self._index[answer.q]]
             for option in (question.option(i) for i in answer.o):
@@ -463,7 +464,10 @@ class CheckEngine:
                 tally.notes += [n for n in option.notes if n not in tally.notes]
                 if option.reason_for:
                     tally.reasons_for.append((option.b12, option.reason_for))
-                if option.reason_against:
+                if option.reason_against and (
+                    option.reason_against_if is None
+                    or self._eval(option.reason_against_if, given, end)
+                ):
                     tally.reasons_against.append(option.reason_against)
                 if option.b12:
                     tally.sources.append((abs(option.b12), option.sources))
@@ -515,6 +519,7 @@ class CheckEngine:
         ranked = sorted(tally.sources, key=lambda item: -item[0])
         sources = [*level.sources, *(s for _, cited in ranked for s in cited)]
         parts = [f"{texts.level_title.format(title=level.title)}\n{level.text}"]
+        optional: list[str] = []  # what may give way, first to go first
         if important:
             parts.append(self._bullets(texts.notes_title, important))
             sources += [s for n in result.notes for s in spec.notes[n].sources]
@@ -529,7 +534,8 @@ class CheckEngine:
                 )
                 for s in result.contributors
             ]
-            parts.append(self._bullets(texts.contributors_title, lines))
+            optional.append(self._bullets(texts.contributors_title, lines))
+            parts.append(optional[-1])
             sources += [s for c in result.contributors for s in spec.signals[c].sources]
         if level.show_tests:
             test_notes = [
@@ -541,10 +547,16 @@ class CheckEngine:
             answers = self._answer_map(state.answers)
             end = len(spec.questions)
             food = next(f for f in texts.food if f.if_ is None or self._eval(f.if_, answers, end))
+            optional.insert(0, food.text)
             parts.append(food.text)
             sources += food.sources
         parts.append(texts.disclaimer)
+        # Safety notes, reasons and tests always stay; when every box is ticked the food ideas,
+        # then the other causes, give way so the result still fits one message.
         body = "\n\n".join(parts)
+        while len(body) > TELEGRAM_LIMIT and optional:
+            parts.remove(optional.pop(0))
+            body = "\n\n".join(parts)
         room = TELEGRAM_LIMIT - len(body) - 2
         return f"{body}\n\n{self._sources_line(sources, room)}".rstrip()
 

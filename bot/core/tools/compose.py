@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Mapping
 
+from bot.content.models import Food
 from bot.core.reply import Button, Reply, ReplyKind
 
 
@@ -14,6 +15,12 @@ def sources_line(template: str, ids: Iterable[str], titles: Mapping[str, str]) -
     if not unique:
         return ""
     return template.format(titles="; ".join(html.escape(titles.get(s, s)) for s in unique))
+
+
+def cautions(foods: Iterable[Food]) -> list[str]:
+    """The safety lines (liver in pregnancy) of the foods a reply counts or lists, once each:
+    wherever a tool shows a food, its caution goes with it."""
+    return list(dict.fromkeys(f.caution.strip() for f in foods if f.caution))
 
 
 def paragraphs(intent: str, parts: list[str], buttons: tuple[Button, ...]) -> Reply:

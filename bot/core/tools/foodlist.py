@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from bot.content.food_lists import GROUP_ACTION, FoodLists
 from bot.content.models import Food, FoodKind
 from bot.core.reply import Button, Reply
-from bot.core.tools.compose import paragraphs, sources_line
+from bot.core.tools.compose import cautions, paragraphs, sources_line
 from bot.core.tools.parsing import format_number, phrase_pattern
 
 INTENT = "food_sources"
@@ -74,6 +74,7 @@ def render_ranking(
     cited = [s for f in ranked for s in f.sources] + list(lists.text_sources.get(footer, ()))
     parts = [
         "\n".join(lines),
+        *(t.caution.format(caution=c) for c in cautions(ranked)),
         getattr(t, footer),
         sources_line(lists.texts.sources, cited, source_titles),
     ]
@@ -105,7 +106,11 @@ def render_group(
     buttons.append(Button(t.menu_button, f"{GROUP_ACTION}:menu"))
     return paragraphs(
         INTENT,
-        ["\n".join(x for x in lines if x), sources_line(lists.texts.sources, cited, source_titles)],
+        [
+            "\n".join(x for x in lines if x),
+            *(t.caution.format(caution=c) for c in cautions(items)),
+            sources_line(lists.texts.sources, cited, source_titles),
+        ],
         tuple(buttons),
     )
 

@@ -3,7 +3,8 @@
 Pure: `parse_meal` turns text into a `Meal` (items with servings and mcg, plus what it
 could not recognise), `render_intake` turns a Meal into the reply. Figures per serving come
 from foods.yaml, portions and the RDA table from intake.yaml; nothing medical is written
-here. Unrecognised foods are listed back to the user, never guessed.
+here. Unrecognised foods are listed back to the user, never guessed; foods with no figure
+(or whose figure only the label gives) are named as not counted, never counted as another.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from bot.content.intake import STAGE_ACTION, Intake, LifeStage, Portion
 from bot.content.models import Food, FoodKind
 from bot.core.reply import Button, Reply
-from bot.core.tools.compose import paragraphs, sources_line
+from bot.core.tools.compose import cautions, paragraphs, sources_line
 from bot.core.tools.foodlist import rank_foods
 from bot.core.tools.mealtext import Amount, meal_lexicon
 from bot.core.tools.parsing import format_number
@@ -32,6 +33,7 @@ class MealItem:
     servings: float  # multiples of the food's serving in foods.yaml
     mcg: float
     assumed: bool  # no usable amount was written: a default portion was counted
+    label: str | None = None  # a label-only name ("oat milk"): no figure, so 0 mcg counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,7 @@ class Meal:
     unrecognised: tuple[str, ...]
     vegan: bool = False
     life_stage: str | None = None  # named in the message ("I'm pregnant")
+    no_figure: tuple[str, ...] = ()  # foods named that have no checked figure ("duck")
 
     @property
     def total_mcg(self) -> float:
@@ -52,9 +55,11 @@ class Meal:
             "items": [
                 {"food": i.food, "servings": round(i.servings, 2), "mcg": round(i.mcg, 2)}
                 | ({"assumed": True} if i.assumed else {})
+                | ({"label": i.label} if i.label else {})
                 for i in self.items
             ],
             "unrecognised": list(self.unrecognised),
+            "no_figure": list(self.no_figure),
             "total_mcg": round(self.total_mcg, 2),
             "vegan": self.vegan,
             "life_stage": self.life_stage,
@@ -71,19 +76,27 @@ def parse_meal(text: str, foods: Mapping[str, Food], intake: Intake) -> Meal:
     lex = meal_lexicon(foods, intake)
     items: list[MealItem] = []
     unrecognised: list[str] = []
+    no_figure: list[str] = []
     for piece in lex.pieces(text):
+        no_figure += piece.no_figure
         if not piece.foods:
             if piece.unknown and piece.text:
                 unrecognised.append(piece.text)
             continue
         unrecognised += piece.unknown  # "sardines on toast": the toast is not counted
+        labels = dict(piece.labels)
         for food_id in piece.foods:
-            food = foods[food_id]
             portion = intake.portions.get(food_id, Portion())
             servings, assumed = _servings(portion, piece.amount, intake)
-            items.append(MealItem(food_id, piece.text, servings, servings * food.mcg, assumed))
+            label = labels.get(food_id)
+            mcg = 0.0 if label else servings * foods[food_id].mcg
+            items.append(MealItem(food_id, piece.text, servings, mcg, assumed, label))
     return Meal(
-        tuple(items), tuple(dict.fromkeys(unrecognised)), lex.vegan(text), lex.life_stage(text)
+        tuple(items),
+        tuple(dict.fromkeys(unrecognised)),
+        lex.vegan(text),
+        lex.life_stage(text),
+        tuple(dict.fromkeys(no_figure)),
     )
 
 
@@ -132,24 +145,26 @@ def render_intake(
     lines = [t.title, *(_item_line(item, foods[item.food], intake) for item in meal.items)]
     parts = ["\n".join(lines)]
     total, need = meal.total_mcg, stage.mcg
-    verdict = t.reached if total >= need else t.short.format(gap=_mcg(need - total))
+    verdict, gap = _verdict(meal, need, intake)
     stage_text = html.escape(stage.label)
+    total_text = t.total if total else t.total_none
     parts.append(
-        t.total.format(total=_mcg(total), stage=stage_text, need=_mcg(need)) + "\n" + verdict
+        total_text.format(total=_mcg(total), stage=stage_text, need=_mcg(need)) + "\n" + verdict
     )
     cited = [s for item in meal.items for s in foods[item.food].sources] + list(stage.sources)
-    suggestions = _suggestions(need - total, meal.vegan, intake, foods) if total < need else []
+    suggestions = _suggestions(gap, meal.vegan, intake, foods) if gap > 0 else []
     if suggestions:
         parts.append(
             "\n".join([t.suggest_title, *(_suggestion_line(f, n, intake) for f, n in suggestions)])
         )
         cited += [s for f, _ in suggestions for s in f.sources]
-    notes = _notes(meal, stage, intake, foods)
+    shown = [foods[item.food] for item in meal.items] + [f for f, _ in suggestions]
+    parts += [t.caution.format(caution=c) for c in cautions(shown)]
+    notes = _notes(meal, stage, intake)
     parts += [text for text, _ in notes]
     cited += [s for _, sources in notes for s in sources]
-    if meal.unrecognised:
-        items = t.list_separator.join(html.escape(u) for u in meal.unrecognised)
-        parts.append(t.unrecognised.format(items=items))
+    parts += _listed(t.no_figure, meal.no_figure, intake)
+    parts += _listed(t.unrecognised, meal.unrecognised, intake)
     if unknown_stage:
         parts.append(t.stage_unknown.format(stage=stage_text, need=_mcg(need)))
     parts.append(t.disclaimer)
@@ -158,19 +173,40 @@ def render_intake(
     return paragraphs(INTENT, parts, buttons)
 
 
+def _verdict(meal: Meal, need: float, intake: Intake) -> tuple[str, float]:
+    """The verdict line and the gap still to close. A day that reaches the need only through
+    poorly absorbed B12 (eggs) is judged without it: its own note says it counts for less."""
+    t = intake.texts
+    total = meal.total_mcg
+    relied = total - sum(i.mcg for i in meal.items if i.food in intake.poorly_absorbed)
+    if relied >= need:
+        return t.reached, 0.0
+    if total >= need:
+        return t.reached_poorly_absorbed.format(gap=_mcg(need - relied)), need - relied
+    return t.short.format(gap=_mcg(need - total)), need - total
+
+
 def _item_line(item: MealItem, food: Food, intake: Intake) -> str:
     t = intake.texts
-    marks = t.mark_assumed if item.assumed else ""
-    if food.kind is FoodKind.fortified:
-        marks += t.mark_fortified
-    elif food.kind is FoodKind.unreliable:
-        marks += t.mark_unreliable
+    if item.label:
+        return t.item_label.format(food=html.escape(item.label[:1].upper() + item.label[1:]))
+    marks = (t.mark_assumed if item.assumed else "") + _kind_mark(food, intake)
     amount = t.amount.format(
         servings=_servings_text(item.servings), serving=html.escape(food.serving)
     )
+    if not item.mcg:
+        return t.item_none.format(food=html.escape(food.name), amount=amount, marks=marks)
     return t.item.format(
         food=html.escape(food.name), amount=amount, mcg=_mcg(item.mcg), marks=marks
     )
+
+
+def _kind_mark(food: Food, intake: Intake) -> str:
+    if food.kind is FoodKind.fortified:
+        return intake.texts.mark_fortified
+    if food.kind is FoodKind.unreliable:
+        return intake.texts.mark_unreliable
+    return ""
 
 
 def _suggestions(
@@ -180,7 +216,7 @@ def _suggestions(
     options = [
         (f, math.ceil(gap / f.mcg - 1e-9))
         for f in rank_foods(foods.values(), vegan=vegan)
-        if f.id not in intake.suggest_skip
+        if f.id not in intake.poorly_absorbed
     ]
     options.sort(key=lambda pair: (pair[1], pair[0].mcg))
     return options[: intake.suggest_count]
@@ -190,13 +226,14 @@ def _suggestion_line(food: Food, servings: int, intake: Intake) -> str:
     t = intake.texts
     amount = t.amount.format(servings=servings, serving=html.escape(food.serving))
     return t.suggestion.format(
-        food=html.escape(food.name), amount=amount, mcg=_mcg(servings * food.mcg)
+        food=html.escape(food.name),
+        amount=amount,
+        mcg=_mcg(servings * food.mcg),
+        marks=_kind_mark(food, intake),
     )
 
 
-def _notes(
-    meal: Meal, stage: LifeStage, intake: Intake, foods: Mapping[str, Food]
-) -> list[tuple[str, Iterable[str]]]:
+def _notes(meal: Meal, stage: LifeStage, intake: Intake) -> list[tuple[str, Iterable[str]]]:
     t, sources = intake.texts, intake.text_sources
     notes: list[tuple[str, Iterable[str]]] = []
     if meal.vegan:
@@ -205,21 +242,29 @@ def _notes(
         notes.append((stage.note, stage.sources))
     if any(item.mcg > intake.big_item_mcg for item in meal.items):
         notes.append((t.big_item, sources.get("big_item", ())))
-    if any(item.food == "eggs" and item.mcg > 0 for item in meal.items):
+    if any(item.food in intake.poorly_absorbed and item.mcg > 0 for item in meal.items):
         notes.append((t.eggs_note, sources.get("eggs_note", ())))
     return notes
 
 
+def _listed(template: str, named: tuple[str, ...], intake: Intake) -> list[str]:
+    """What the message named but the sum left out, said back in the user's words."""
+    if not named:
+        return []
+    return [template.format(items=intake.texts.list_separator.join(map(html.escape, named)))]
+
+
 def _nothing(meal: Meal, intake: Intake, foods: Mapping[str, Food]) -> Reply:
     t = intake.texts
-    if not meal.unrecognised:
-        return paragraphs(INTENT, [t.empty], ())
-    firsts: dict[str, Food] = {}
-    for food in foods.values():
-        firsts.setdefault(food.group, food)
-    examples = t.list_separator.join(html.escape(f.name) for f in firsts.values())
-    items = t.list_separator.join(html.escape(u) for u in meal.unrecognised)
-    return paragraphs(INTENT, [t.nothing_found.format(items=items, examples=examples)], ())
+    parts = _listed(t.no_figure, meal.no_figure, intake)
+    if meal.unrecognised:
+        firsts: dict[str, Food] = {}
+        for food in foods.values():
+            firsts.setdefault(food.group, food)
+        examples = t.list_separator.join(html.escape(f.name) for f in firsts.values())
+        items = t.list_separator.join(html.escape(u) for u in meal.unrecognised)
+        parts.append(t.nothing_found.format(items=items, examples=examples))
+    return paragraphs(INTENT, parts or [t.empty], ())
 
 
 def _stage_buttons(intake: Intake) -> tuple[Button, ...]:

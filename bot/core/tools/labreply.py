@@ -51,7 +51,7 @@ def _placed(reading: LabReading, labs: Labs, test: LabTest) -> Built:
     verdicts = {v.scheme: v for v in reading.verdicts}
     headline = verdicts[reading.headline or test.primary.id]
     scheme = _scheme(test, headline.scheme)
-    top.append(t.headline.format(scheme=_esc(scheme.name), label=_esc(headline.label)))
+    top.append(t.headline.format(scheme=_esc(scheme.name), says=headline.says))
     lines = [t.cutoffs_title]
     lines += [_scheme_line(labs, s, verdicts[s.id]) for s in test.schemes]
     advice = test.advice[headline.cls]
@@ -127,8 +127,7 @@ def _scheme_line(labs: Labs, scheme: Scheme, verdict: Verdict | None) -> str:
     unit = _esc(unit_label(labs, scheme.unit))
     if verdict is None:
         return t.scheme_plain.format(scheme=_esc(scheme.name), unit=unit, bands=bands)
-    label = _esc(verdict.label)
-    return t.scheme_line.format(scheme=_esc(scheme.name), unit=unit, bands=bands, label=label)
+    return t.scheme_line.format(scheme=_esc(scheme.name), unit=unit, bands=bands, says=verdict.says)
 
 
 def _band_texts(labs: Labs, scheme: Scheme) -> Iterable[str]:
@@ -141,7 +140,9 @@ def _band_texts(labs: Labs, scheme: Scheme) -> Iterable[str]:
             template = t.band_lt if band.lt is not None else t.band_le
             yield template.format(value=format_number(upper or 0), label=label)
         elif upper is None:
-            yield t.band_over.format(value=format_number(previous.upper or 0), label=label)
+            # "under 400" then "400 or more"; "350 or less" then "over 350"
+            template = t.band_from if previous.lt is not None else t.band_over
+            yield template.format(value=format_number(previous.upper or 0), label=label)
         else:
             low = format_number(previous.upper or 0)
             yield t.band_range.format(low=low, high=format_number(upper), label=label)

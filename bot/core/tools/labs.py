@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from bot.content.labs import LabClass, Labs, LabTest, Scheme, Unit
@@ -37,8 +38,8 @@ class Status(StrEnum):
 class Verdict:
     scheme: str  # scheme id within the test
     cls: LabClass
-    label: str
-    value: float  # the reading in the scheme's unit
+    says: str  # Telegram HTML: what the scheme calls a reading in this band
+    value: float  # the reading in the scheme's unit, as compared
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,9 +184,21 @@ def _read(labs: Labs, test: LabTest, value: float, unit: str, *, assumed: bool) 
 
 
 def _verdict(labs: Labs, scheme: Scheme, value: float, unit: str) -> Verdict:
+    """Mass ↔ molar goes through a rounded factor, and sources state their converted
+    cut-offs rounded (200 pg/mL ≈ 148 pmol/L): compared unrounded, 200 pg/mL (147.6 pmol/L)
+    would fall under Allen's 148 yet on MedlinePlus's 200. So a value converted across
+    kinds is rounded to the decimals the scheme states its cut-offs in, as it is shown."""
     there = convert(labs, value, unit, scheme.unit)
+    if _unit(labs, unit).dimension != _unit(labs, scheme.unit).dimension:
+        there = _rounded(there, scheme.decimals)
     band = scheme.band_for(there)
-    return Verdict(scheme.id, band.cls, band.label, there)
+    return Verdict(scheme.id, band.cls, band.says, there)
+
+
+def _rounded(value: float, decimals: int) -> float:
+    """Half up, as a person rounds (Python's round() takes 132.5 to 132)."""
+    step = Decimal(1).scaleb(-decimals)
+    return float(Decimal(str(value)).quantize(step, rounding=ROUND_HALF_UP))
 
 
 def plausible(labs: Labs, test: LabTest, value: float, unit: str) -> bool:

@@ -3,6 +3,9 @@
 Compiled once per (foods, intake content) pair. Foods are found by their names in
 foods.yaml (plurals allowed), then, for a piece with no exact name, by a fuzzy match of
 its unknown words ("salmn", "sardins"); a piece with neither is reported, not guessed.
+A food with no checked figure ("chicken liver") is taken out before foods are looked for, so
+it never counts as the food inside its name; a label-only name ("oat milk") is kept apart
+from the food's counted names, because only the label can say how much B12 it has.
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ class Piece:
     foods: tuple[str, ...]  # food ids found in it, in order
     amount: Amount
     unknown: tuple[str, ...]  # runs of words that are neither food, amount nor filler
+    labels: tuple[tuple[str, str], ...] = ()  # (food id, label-only name) named only so
+    no_figure: tuple[str, ...] = ()  # foods named that have no checked figure
 
 
 class MealLexicon:
@@ -57,6 +62,12 @@ class MealLexicon:
         self._food_patterns = [(fid, _pattern(n, plural=True)) for fid, n in names.items()]
         self._any_food = _pattern([n for ns in names.values() for n in ns], plural=True)
         self._names = {n: fid for fid, ns in names.items() for n in ns}
+        self._labels = [
+            (name, _pattern([name], plural=True))
+            for f in foods.values()
+            for name in map(fold, f.label_names)
+        ]
+        self._no_figure = _pattern(intake.no_figure, plural=True)
         self._vegan = _pattern(intake.vegan_words)
         self._stages = [(s.id, _pattern(s.words)) for s in intake.life_stages if s.words]
         self._skip_after = {"am", "pm", "%"}
@@ -115,22 +126,38 @@ class MealLexicon:
     # -- one piece ---------------------------------------------------------------------
 
     def _piece(self, part: str) -> Piece:
-        spans = [
-            (m.start(), m.end(), self._which(m.group(0))) for m in self._any_food.finditer(part)
-        ]
-        rest = part
+        no_figure = tuple(m.group(0) for m in self._no_figure.finditer(part))
+        rest = self._no_figure.sub(f" {_FOOD_MARK} ", part)
+        spans = [(m.start(), m.end(), m.group(0)) for m in self._any_food.finditer(rest)]
         for start, end, _ in reversed(spans):
             rest = f"{rest[:start]} {_FOOD_MARK} {rest[end:]}"
         tokens = _TOKEN.findall(rest)
         amount = self._amount([t for t in tokens if t != _FOOD_MARK])
-        foods = tuple(dict.fromkeys(food for _, _, food in spans))
+        names = [name for _, _, name in spans]
         words = [t if t == _FOOD_MARK or self._is_unknown(t) else "" for t in tokens]
-        if not foods:
+        if not names:
             guess = self._fuzzy(tuple(w for w in words if w))
             if guess:
-                foods = (guess[0],)
+                names = [guess[0]]
                 words = [w if w not in guess[1] else "" for w in words]
-        return Piece(self._trim(part), foods, amount, _runs(words))
+        foods = tuple(dict.fromkeys(map(self._names_to_id, names)))
+        return Piece(
+            self._trim(part), foods, amount, _runs(words), self._label_only(names), no_figure
+        )
+
+    def _label_only(self, names: list[str]) -> tuple[tuple[str, str], ...]:
+        """(food id, label name) for each food named only by label-only names: "oat milk"
+        is plant milk, but not the plant milk whose figure the food carries."""
+        labels: dict[str, str] = {}
+        counted: set[str] = set()
+        for name in names:
+            fid = self._names_to_id(name)
+            label = next((lab for lab, pattern in self._labels if pattern.fullmatch(name)), None)
+            if label is None:
+                counted.add(fid)
+            else:
+                labels.setdefault(fid, label)
+        return tuple((fid, label) for fid, label in labels.items() if fid not in counted)
 
     def _amount(self, tokens: list[str]) -> Amount:
         numbers: list[float] = []
@@ -171,7 +198,7 @@ class MealLexicon:
         )
 
     def _fuzzy(self, words: tuple[str, ...]) -> tuple[str, tuple[str, ...]] | None:
-        """(food id, words used) for the best fuzzy name match of 1–3 adjacent unknown words."""
+        """(food name, words used) for the best fuzzy name match of 1–3 adjacent unknown words."""
         best: tuple[float, str, tuple[str, ...]] | None = None
         for size in (3, 2, 1):
             for start in range(len(words) - size + 1):
@@ -184,7 +211,7 @@ class MealLexicon:
                 )
                 if hit and (best is None or hit[1] > best[0]):
                     best = (hit[1], hit[0], gram)
-        return (self._names_to_id(best[1]), best[2]) if best else None
+        return (best[1], best[2]) if best else None
 
     def _names_to_id(self, name: str) -> str:
         return self._names[name] if name in self._names else self._which(name)
