@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.cli.check import ConsoleCheck
 from bot.cli.render import to_terminal
 from bot.content.questionnaire import load_questionnaire
 from bot.core.check import CheckEngine, QuestionView, State
@@ -92,11 +93,120 @@ def test_a_whole_check_in_the_console() -> None:
 
 
 def test_asking_for_the_check_in_the_console_starts_it() -> None:
-    out = run("chat", stdin="start the check\nnah\nstop\n/check\n/quit\n")
+    out = run("chat", stdin="start the check\nnah\nstop\nyes\n/check\n/quit\n")
     assert out.returncode == 0, out.stderr
     assert out.stdout.count("Question 1 of ") == 2  # started, stopped, started afresh
     assert "Question 2 of " in out.stdout
     assert to_terminal(CHECK.ui.stopped, False) in out.stdout
+
+
+#: A 34-year-old vegan runner, typing every answer in their own words (no button numbers).
+#: Earlier words for a question are hedges, which get a short question back.
+NATURAL = {
+    "rf_leg": ["no"],
+    "rf_chest": ["nope"],
+    "rf_one_side": ["nah"],
+    "rf_dark_urine": ["no never"],
+    "rf_heat": ["nope"],
+    "rf_wound": ["No."],
+    "rf_quinine": ["nah"],
+    "where": ["sometimes in my toes"],
+    "when": ["mostly after running"],
+    "how_often": ["most nights"],
+    "how_long": ["a few seconds"],
+    "tingling": ["kinda", "yes, in my toes"],
+    "tiredness": ["yess"],
+    "tongue": ["nope"],
+    "memory": ["no"],
+    "balance": ["no"],
+    "vision": ["no"],
+    "pale": ["not really"],
+    "age": ["I'm 34"],
+    "diet": ["vegan mostly"],
+    "fortified": ["sort of", "no i dont"],
+    "plant_pregnancy": ["neither"],
+    "medicines": ["none"],
+    "conditions": ["neither"],
+    "nitrous": ["no"],
+    "alcohol": ["no"],
+    "lifestyle": ["dehydrated and running"],
+}
+
+
+def natural_plan() -> tuple[list[str], State]:
+    """Every line typed, checked on the pure engine: hedges change nothing, the last word
+    for each question answers it."""
+    state = CHECK.start(time.time())
+    lines = []
+    while isinstance(view := CHECK.step(state), QuestionView):
+        *hedges, answer = NATURAL[view.question.id]
+        for hedge in hedges:
+            step = CHECK.handle_text(state, hedge, time.time())
+            assert step is not None and step.state == state, hedge
+        step = CHECK.handle_text(state, answer, time.time())
+        assert step is not None and step.state is not None, answer
+        assert len(step.state.answers) == len(state.answers) + 1, answer
+        lines += [*hedges, answer]
+        state = step.state
+    return lines, state
+
+
+def test_a_whole_check_typed_in_natural_words_in_the_console() -> None:
+    lines, final = natural_plan()
+    answers = {a.q: a.o for a in final.answers}
+    assert answers["where"] == ("calves_feet",) and answers["when"] == ("exercise",)
+    assert answers["lifestyle"] == ("fluids_sweat", "hard_exercise")
+    out = run("chat", stdin="\n".join(["/check", *lines, "/result"]) + "\n/quit\n")
+    assert out.returncode == 0, out.stderr
+    result = CHECK.result(final)
+    assert result.level == "b12_soon"
+    assert out.stdout.count(to_terminal(result.text, False)) == 2  # the result, and /result
+    assert out.stdout.count(to_terminal(CHECK.ui.ask_yes_no, False)) == 2
+    assert to_terminal(CHECK.ui.not_understood.split("{")[0], False) not in out.stdout
+
+
+def test_console_numbers_stay_put_and_stop_asks_first() -> None:
+    """Q1 has no Back: Why? and Stop keep the numbers they have on every yes/no question."""
+    ui = CHECK.ui
+    lines = ["/check", "2", "5", "4", "2", "6", "2", "stop", "1"]
+    out = run("chat", stdin="\n".join(lines) + "\n/quit\n")
+    assert out.returncode == 0, out.stderr
+    shown = out.stdout
+    assert shown.count(f"[5] {ui.button_why}") >= 3  # question 1, question 2, 1 again
+    assert shown.count(f"[6] {ui.button_stop}") >= 4
+    assert f"[4] {ui.button_back}" in shown and f"[4] {ui.button_why}" not in shown
+    assert f"[2] {ui.selected_mark}No" in shown  # after Back, "No" is still 2
+    assert shown.count(ui.stop_confirm) == 2
+    assert f"[1] {ui.button_stop_yes}" in shown and f"[2] {ui.button_resume}" in shown
+    assert shown.rstrip().endswith(f"you> {to_terminal(ui.stopped, False)}\nyou>")
+
+
+def walk_to(question_id: str, profile: dict[str, tuple[str, ...]]) -> State:
+    """Answer from `profile`, else "No" or the like, until `question_id` is asked."""
+    state = CHECK.start(time.time())
+    while isinstance(view := CHECK.step(state), QuestionView) and view.question.id != question_id:
+        ids = [o.option.id for o in view.options]
+        usual = next(((c,) for c in ("no", "none", "neither", "meat_fish") if c in ids), ids[:1])
+        moved = CHECK.answer(state, view.question.id, profile.get(view.question.id) or usual)
+        assert isinstance(moved, State)
+        state = moved
+    return state
+
+
+def test_an_option_keeps_its_number_when_another_is_hidden() -> None:
+    """At 78 "Pregnant" is not offered; the options after it keep their numbers."""
+    console = ConsoleCheck(CHECK, lambda key: key, time.time)
+    numbered = {}
+    for age in ("under_51", "age_75"):
+        console.state = walk_to("lifestyle", {"age": (age,)})
+        reply = CHECK.render(console.state)
+        labels = [b.label for b in reply.buttons]
+        numbered[age] = dict(zip(labels, console.numbers(reply), strict=True))
+        back_pain = next(b for b in reply.buttons if b.label.startswith("Back pain"))
+        assert console.button(reply, str(numbered[age][back_pain.label])) == back_pain.action
+    young, old = numbered["under_51"], numbered["age_75"]
+    assert "Pregnant" in young and "Pregnant" not in old
+    assert {label: n for label, n in young.items() if label != "Pregnant"} == old
 
 
 def _broken_content(tmp_path: Path) -> Path:

@@ -35,7 +35,8 @@ def test_ask_json_is_the_engines_reply(engine: Engine) -> None:
         "food": "salmon",
         "score": reply.score,
         "suggestions": [],
-        "reply": reply.text,
+        "reply": reply.full,
+        "summary": reply.text,
         "details": None,
         "entities": [
             {"kind": "food", "value": "salmon", "text": "salmon"},
@@ -53,9 +54,10 @@ def test_ask_json_stdin_answers_each_line_in_order(engine: Engine) -> None:
         reply = engine.ask(line)
         assert (record["intent"], record["reply"], record["suggestions"]) == (
             reply.intent,
-            reply.text,
+            reply.full,
             list(reply.suggestions),
         )
+        assert record["summary"] == reply.text
 
 
 def test_ask_json_carries_what_a_tool_found() -> None:
@@ -107,3 +109,21 @@ def test_chat_intake_and_the_tools_buttons(engine: Engine) -> None:
 def test_chat_intake_without_a_meal_explains_itself() -> None:
     out = run("chat", stdin="/intake\n/quit\n").stdout
     assert "/intake 3 oz salmon" in out
+
+
+def test_chat_shows_more_and_sources_and_prints_what_they_show(engine: Engine) -> None:
+    """Pressing More prints the whole answer; then Sources (now the first button) adds the
+    Source line, as Telegram edits the message."""
+    question = "why do i get leg cramps at night"
+    reply = engine.ask(question)
+    more = engine.act("m:i:night_cramps")
+    both = engine.act("ms:i:night_cramps")
+    assert more is not None and both is not None
+    out = run("chat", stdin=f"{question}\n1\n1\n/quit\n").stdout
+    shown = [render(r, colour=False) for r in (reply, more, both)]
+    assert "[1] More" in shown[0] and "[2] Sources" in shown[0]
+    assert "[1] Sources" in shown[1] and "More" not in shown[2]
+    for text in shown:
+        assert text in out
+    assert out.index(shown[0]) < out.index(shown[1]) < out.index(shown[2])
+    assert "Source:" not in shown[0] and "Source:" in shown[2]

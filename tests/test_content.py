@@ -107,3 +107,34 @@ def test_every_intent_has_a_dozen_phrasings_and_food_names(engine: Engine) -> No
         assert len(intent.examples) >= 12, intent.id
     for food in engine.content.foods.values():
         assert food.names, food.id
+
+
+def test_a_summary_over_400_characters_or_with_a_figure_of_its_own_is_a_problem(
+    content_copy: Path,
+) -> None:
+    def change(data: dict) -> None:  # type: ignore[type-arg]
+        data["intents"][0]["summary"] = "Most cramps pass. " * 22 + "See a GP."  # 405 characters
+        data["intents"][1]["summary"] = "About 42 people cramp."  # no 42 in the answer
+        del data["intents"][2]["summary"]
+
+    edit(content_copy / "intents" / "cramps.yaml", change)
+    shipped = yaml.safe_load((CONTENT / "intents" / "cramps.yaml").read_text(encoding="utf-8"))
+    ids = [i["id"] for i in shipped["intents"]]
+    problems = [str(p) for p in check_directory(content_copy, Normaliser)]
+    where = "content/intents/cramps.yaml: intents"
+    assert f"{where} ({ids[0]}).summary: summary is 405 characters; at most 400" in problems
+    assert f"{where} ({ids[1]}).summary: summary gives figures the answer does not: 42" in problems
+    assert f"{where}[2] ({ids[2]}).summary: Field required" in problems
+
+
+def test_every_shipped_summary_fits_a_phone(engine: Engine) -> None:
+    for intent in engine.content.intents.values():
+        assert 0 < len(intent.summary.strip()) <= 400, intent.id
+        reply = engine.act(f"i:{intent.id}")
+        assert reply is not None
+        title = intent.answer.strip().splitlines()[0]
+        assert reply.text.startswith(title), intent.id  # the answer's title stays first
+        assert len(reply.text) <= len(title) + 1 + 400, intent.id
+        assert "Source:" not in reply.text  # behind the Sources button
+        rest = intent.answer.strip().split("\n", 1)[-1].strip()
+        assert reply.full.startswith(reply.text) and rest in reply.full  # More shows it all

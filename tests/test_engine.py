@@ -11,12 +11,13 @@ from hypothesis import strategies as st
 
 from bot.content.html import html_problems
 from bot.core.engine import MAX_CHARS, Engine
-from bot.core.reply import Reply, ReplyKind
+from bot.core.reply import Button, Reply, ReplyKind
 
 
 def assert_sendable(reply: Reply) -> None:
-    assert 0 < len(reply.text) <= 4096
-    assert html_problems(reply.text) == []
+    for text in (reply.text, reply.more or "x", reply.full):  # what More and Sources show, too
+        assert 0 < len(text) <= 4096
+        assert html_problems(text) == []
     for button in reply.buttons:
         assert len(button.action.encode()) <= 40
         assert button.label
@@ -53,11 +54,12 @@ def test_answers_the_intent(engine: Engine, text: str, intent: str) -> None:
 
 def test_medical_answers_cite_their_source(engine: Engine) -> None:
     reply = engine.ask("does magnesium help with cramps")
-    assert "Source:" in reply.text
+    assert reply.sources is not None and "Source:" in reply.sources  # behind the Sources button
+    assert "Source:" in reply.full
     titles = [
         engine.content.sources[s].title for s in engine.content.intents["remedy_magnesium"].sources
     ]
-    assert html.escape(titles[0]) in reply.text
+    assert html.escape(titles[0]) in reply.sources
 
 
 def test_social_messages_never_get_a_medical_answer(engine: Engine) -> None:
@@ -212,3 +214,101 @@ def test_normalisation_folds_b12_spellings_and_synonyms(engine: Engine) -> None:
     assert normalise("Anaemia") == "anemia"
     assert re.fullmatch(r"cramp", normalise("Charley horse!!"))
     assert normalise("pins and needles") == "tingling"
+
+
+# -- phone-sized replies: a summary first, More and Sources in the same message -------------
+
+
+def labels(reply: Reply) -> list[str]:
+    return [b.label for b in reply.buttons]
+
+
+def test_an_answer_opens_with_its_summary_and_offers_more_and_sources(engine: Engine) -> None:
+    reply = engine.ask("why do i get leg cramps at night")
+    intent = engine.content.intents["night_cramps"]
+    title = intent.answer.strip().splitlines()[0]
+    assert reply.text == f"{title}\n{intent.summary.strip()}"
+    more, sources = engine.message("more_button"), engine.message("sources_button")
+    assert reply.buttons[:2] == (
+        Button(more, "m:i:night_cramps"),
+        Button(sources, "s:i:night_cramps"),
+    )
+    assert reply.buttons[2:] == engine.act("i:night_cramps").buttons[2:]  # the related ones
+    expanded = engine.act("m:i:night_cramps")
+    assert expanded is not None and expanded.text == reply.more
+    assert (
+        expanded.text.startswith(f"{reply.text}\n\n")
+        and intent.answer.strip()[-40:] in expanded.text
+    )
+    assert labels(expanded)[0] == sources and expanded.buttons[0].action == "ms:i:night_cramps"
+    cited = engine.act("s:i:night_cramps")
+    assert cited is not None and cited.text == f"{reply.text}\n\n{reply.sources}"
+    assert labels(cited)[0] == more and cited.buttons[0].action == "ms:i:night_cramps"
+    both = engine.act("ms:i:night_cramps")
+    assert both is not None and both.text == reply.full and more not in labels(both)
+    assert sources not in labels(both) and both.buttons == reply.buttons[2:]
+
+
+def test_a_short_social_answer_is_its_own_summary(engine: Engine) -> None:
+    for text in ("hi", "thanks", "bye"):
+        reply = engine.ask(text)
+        assert reply.kind is ReplyKind.social
+        intent = engine.content.intents[reply.intent or ""]
+        assert reply.text == intent.answer.strip() and reply.full == reply.text
+        assert not any(b.action.startswith(("m:", "s:")) for b in reply.buttons)
+
+
+def test_a_safety_line_stays_through_more_and_sources(engine: Engine) -> None:
+    reply = engine.ask("what are the signs of a stroke")
+    line = engine.urgent.lines.mention
+    assert reply.text.endswith(line) and reply.more is not None and reply.more.endswith(line)
+    [more, sources] = [b.action for b in reply.buttons[:2]]
+    assert more.startswith("m!:") and sources.startswith("s!:")
+    for action in (more, sources, more.replace("m!", "ms!")):
+        shown = engine.act(action)
+        assert shown is not None and line in shown.text, action
+    assert engine.act(more.replace("m!", "m")).text == reply.more.removesuffix(f"\n\n{line}")  # type: ignore[union-attr]
+
+
+def test_views_of_unknown_things_show_nothing(engine: Engine) -> None:
+    for action in (
+        "m:i:no_such_intent",
+        "s:f:no_such_food",
+        "m:in:0123456789",
+        "m:u:clot",
+        "mx:i:help",
+    ):
+        assert engine.act(action) is None, action
+
+
+def test_food_cards_within_400_show_whole_and_longer_ones_split(engine: Engine) -> None:
+    split = 0
+    for food in engine.content.foods.values():
+        reply = engine.answer_food(food, 100.0)
+        assert len(reply.text.split("\n\n<i>Source:")[0]) <= 400, food.id
+        if reply.more is None:  # short: whole, with its source line, nothing to press
+            assert "Source:" in reply.text and reply.sources is None
+            assert not any(b.action.startswith(("m:", "s:")) for b in reply.buttons)
+            continue
+        split += 1
+        assert reply.buttons[0].action == f"m:f:{food.id}" and "Source:" not in reply.text
+        assert reply.more.startswith(reply.text.split("\n")[0])  # the same title
+        if food.caution:
+            assert html.escape(food.caution.strip()) in reply.text, food.id
+    assert split >= 2  # beef liver and plant milk at least
+
+
+def test_a_long_meal_count_opens_with_its_total_and_more_recounts_the_same_meal(
+    engine: Engine,
+) -> None:
+    meal = "today I had 2 eggs and a glass of milk"
+    reply = engine.ask(meal)
+    assert reply.intent == "intake" and reply.more is not None
+    assert len(reply.text) <= 400 and "Total: about 2.5 mcg." in reply.text
+    more = reply.buttons[0].action
+    assert re.fullmatch(r"m:in:[0-9a-f]{10}", more)
+    shown = engine.act(more, meal=meal)
+    assert shown is not None and shown.text == reply.more
+    assert engine.act(more, meal="3 oz salmon") is None  # the last meal is another one now
+    assert engine.act(more, meal=meal, life_stage="pregnancy") is None  # counted otherwise now
+    assert engine.act(more) is None  # no meal at all

@@ -37,7 +37,8 @@ def count(engine: Engine, text: str, stage: str | None = "adult") -> Reply:
 
 
 def card(engine: Engine, food_id: str) -> str:
-    return engine.answer_food(engine.content.foods[food_id], 100.0).text
+    """The whole card, as More and Sources show it."""
+    return engine.answer_food(engine.content.foods[food_id], 100.0).full
 
 
 FOOD_IDS = sorted(Engine.load(CONTENT).content.foods)
@@ -130,9 +131,9 @@ def test_a_counted_soy_milk_beside_an_oat_milk_is_still_counted(engine: Engine) 
 def test_plant_milk_card_says_the_amount_depends_on_the_label(engine: Engine, text: str) -> None:
     reply = engine.ask(text)
     assert reply.food == "plant_milk"
-    assert "depends on the label" in reply.text
-    assert "no standard figure for oat" in reply.text
-    assert "fortified unsweetened soy milk" in reply.text  # what the 2.7 mcg is
+    assert "depends on the label" in reply.full
+    assert "no standard figure for oat" in reply.full
+    assert "fortified unsweetened soy milk" in reply.text  # what the 2.7 mcg is, at first sight
 
 
 def test_label_names_must_be_names_of_a_fortified_food() -> None:
@@ -209,7 +210,7 @@ def test_a_day_covered_without_the_eggs_is_covered(engine: Engine) -> None:
 
 
 def test_big_amount_note_says_a_small_share_of_the_rest_is_absorbed(engine: Engine) -> None:
-    reply = count(engine, "a serving of clams").text
+    reply = count(engine, "a serving of clams").full
     note = next(p for p in reply.split("\n\n") if "1.5–2 mcg" in p)
     assert "from one meal" not in note  # the uptake of a meal is not capped
     assert "small share" in note
@@ -223,14 +224,18 @@ def test_liver_card_warns_in_pregnancy(engine: Engine) -> None:
     text = card(engine, "beef_liver")
     assert "pregnan" in text.casefold() and "vitamin A" in text
     assert html.escape(TITLES[PREGNANCY_SOURCE]) in text
+    first = engine.answer_food(engine.content.foods["beef_liver"], 100.0).text
+    assert (
+        html.escape(engine.content.foods["beef_liver"].caution.strip()) in first
+    )  # not behind More
 
 
 @pytest.mark.parametrize("stage", [None, "adult", "pregnancy"])
 def test_counted_liver_carries_the_pregnancy_caution(engine: Engine, stage: str | None) -> None:
-    reply = count(engine, "liver and onions", stage).text
+    reply = count(engine, "liver and onions", stage)
     caution = engine.content.foods["beef_liver"].caution
-    assert caution and html.escape(caution.strip()) in reply.replace("\n", " ")
-    assert html.escape(TITLES[PREGNANCY_SOURCE]) in reply
+    assert caution and html.escape(caution.strip()) in reply.text.replace("\n", " ")  # first sight
+    assert html.escape(TITLES[PREGNANCY_SOURCE]) in reply.full
 
 
 def test_listed_liver_carries_the_pregnancy_caution(engine: Engine) -> None:

@@ -207,7 +207,7 @@ def test_vegan_suggestions_are_fortified_plant_foods(foods: Any) -> None:
     reply = render(meal, foods)
     suggested = [b.action.removeprefix("f:") for b in reply.buttons]
     assert suggested and all(foods[f].kind is FoodKind.fortified for f in suggested)
-    assert "Vegan Society" in reply.text
+    assert "Vegan Society" in reply.full
 
 
 def test_suggestions_close_the_gap(foods: Any) -> None:
@@ -217,7 +217,7 @@ def test_suggestions_close_the_gap(foods: Any) -> None:
     for button in reply.buttons:
         food = foods[button.action.removeprefix("f:")]
         assert food.kind is not FoodKind.unreliable and food.id not in INTAKE.poorly_absorbed
-        line = next(line for line in reply.text.splitlines() if line.startswith(f"• {food.name}:"))
+        line = next(line for line in reply.full.splitlines() if line.startswith(f"• {food.name}:"))
         servings = int(line.split(":")[1].split("×")[0])
         assert servings * food.mcg >= gap - 1e-9
 

@@ -192,16 +192,16 @@ def test_every_band_boundary_follows_lt_and_le() -> None:
 def test_borderline_points_to_mma_or_homocysteine() -> None:
     for text in ("b12 250 pg/ml", "active b12 40 pmol/l"):
         reply = reply_for(text)
-        assert "MMA" in reply.text
-        assert "homocysteine" in reply.text.lower()
+        assert "MMA" in reply.text  # the bottom line says it at once
+        assert "homocysteine" in reply.full.lower()
 
 
 def test_reply_names_sources_and_never_diagnoses() -> None:
     reply = reply_for("b12 180 pg/ml")
     for source in ("nice_ng239", "aafp_b12_2025", "allen_2009", "medlineplus_b12_test"):
-        assert TITLES[source].replace("&", "&amp;") in reply.text
-    assert LABS.texts.doctor in reply.text
-    assert LABS.texts.ranges_differ.strip() in reply.text
+        assert TITLES[source].replace("&", "&amp;") in (reply.sources or "")
+    assert LABS.texts.doctor in reply.full
+    assert LABS.texts.ranges_differ.strip() in reply.full
     assert "133 pmol/L" in reply.text  # converted for the reader
 
 
@@ -323,7 +323,8 @@ def test_test_named_without_a_value(text: str, test: str, qualifier: str) -> Non
     assert (reading.test, reading.status, reading.qualifier) == (test, Status.no_value, qualifier)
     reply = render_lab(reading, LABS, TITLES)
     assert_sendable(reply)
-    assert LABS.texts.doctor in reply.text
+    assert f"<b>{qualifier}</b>" in reply.text.split("\n\n")[0]  # what the report's word means
+    assert LABS.texts.doctor in reply.full
 
 
 BAD_ACTIONS = [
@@ -432,7 +433,7 @@ BREAKAGES = [
     ("bands fall", lambda d: _b12(d)["schemes"][0]["bands"][1].update(le=100), "must rise"),
     ("two primaries", lambda d: _b12(d)["schemes"][1].update(primary=True), "primary"),
     ("missing advice", lambda d: _b12(d)["advice"].pop("borderline"), "no advice"),
-    ("bad placeholder", lambda d: d["texts"].update(title="{test} {oops}"), "oops"),
+    ("bad placeholder", lambda d: d["texts"].update(bottom_line="{test} {oops}"), "oops"),
     ("bad html", lambda d: d["texts"].update(doctor="<b>unclosed"), "unclosed"),
     ("scheme unit", lambda d: _b12(d)["schemes"][0].update(unit="umol"), "not one of"),
     (
@@ -533,6 +534,7 @@ def _user_texts() -> list[tuple[str, str]]:
     for test in LABS.tests:
         found += [(f"{test.id}.about", test.about.text)]
         found += [(f"{test.id}.advice.{c}", a.text) for c, a in test.advice.items()]
+        found += [(f"{test.id}.advice.{c}.bottom", a.bottom) for c, a in test.advice.items()]
         found += [(f"{test.id}.note", n.text) for n in test.notes]
         for scheme in test.schemes:
             found += [(f"{test.id}.{scheme.id}.name", scheme.name)]
@@ -566,7 +568,7 @@ def test_no_order_to_take_a_medicine() -> None:
 
 
 def test_user_number_is_placed_in_the_sources_range_not_diagnosed() -> None:
-    text = reply_for("b12 150 pg/ml").text
+    text = reply_for("b12 150 pg/ml").full
     assert "AAFP (US, 2025) puts this in the range it calls <b>deficient</b>" in text
     assert "diagnos" not in text.replace("not a diagnosis", "")
 
@@ -606,13 +608,18 @@ def test_mma_and_homocysteine_against_stabler(text: str, cls: str) -> None:
 
 
 def test_mma_band_list_says_where_400_belongs() -> None:
-    text = reply_for("mma 450 nmol/l").text
+    text = reply_for("mma 450 nmol/l").full
     assert "under 400: normal; 400 or more: raised" in text
 
 
 def test_lead_line_is_plain_english() -> None:
-    lines = reply_for("my b12 is 200 pg/mL").text.splitlines()
-    assert lines[2] == (
+    reply = reply_for("my b12 is 200 pg/mL")
+    assert reply.text == (
+        "<b>Serum B12 200 pg/mL</b> (about 148 pmol/L): in the <b>grey zone</b> — it neither "
+        "confirms nor rules out low B12; ask your doctor about an MMA test."
+    )
+    assert reply.more is not None and reply.more.startswith(f"{reply.text}\n\n")
+    assert reply.more.splitlines()[2] == (  # the primary scheme's own words, behind More
         "NICE (UK, 2024) calls this range <b>indeterminate</b>: "
         "it neither confirms nor rules out low B12."
     )
@@ -624,8 +631,77 @@ def test_every_scheme_line_is_a_sentence(text: str) -> None:
     assert reading is not None
     test = LABS.test(reading.test)
     assert test is not None
-    lines = [ln for ln in render_lab(reading, LABS, TITLES).text.splitlines() if ln[:1] == "•"]
+    lines = [ln for ln in render_lab(reading, LABS, TITLES).full.splitlines() if ln[:1] == "•"]
     assert len(lines) == len(test.schemes)
     for line, scheme, verdict in zip(lines, test.schemes, reading.verdicts, strict=True):
         assert line.startswith(f"• {scheme.name} {verdict.says}. Its cut-offs in "), line
         assert "→" not in line
+
+
+# ------------------------------------------------------------------ phone-sized replies
+
+
+def _readings() -> list[object]:
+    """A reading in every band of every scheme, in every unit of its test, stated or not."""
+    found = []
+    for test in LABS.tests:
+        for scheme in test.schemes:
+            limits = [b.upper for b in scheme.bands if b.upper is not None]
+            for value in {x * f for x in limits for f in (0.5, 0.99, 1.0, 1.6)}:
+                for unit in test.units:
+                    there = convert(LABS, value, scheme.unit, unit)
+                    action = lab_action(test.id, there, unit)
+                    found.append(reading_from_action(action, LABS))
+                    if unit == test.default_unit:
+                        found.append(reading_from_action(f"{action}:a", LABS))
+    return [r for r in found if r is not None and r.status is Status.placed]
+
+
+def test_a_placed_reading_leads_with_its_bottom_line_within_400() -> None:
+    readings = _readings()
+    assert len(readings) > 100 and {r.cls for r in readings} == set(LabClass)
+    assert any(r.unit_assumed for r in readings)
+    for reading in readings:
+        test = LABS.test(reading.test)
+        assert test is not None and reading.cls is not None
+        reply = render_lab(reading, LABS, TITLES)
+        assert len(reply.text) <= 400, reply.text
+        assert reply.text.startswith(f"<b>{test.name} "), reply.text
+        assert test.advice[reading.cls].bottom in reply.text.split("\n")[0]
+        assert "Source:" not in reply.text and reply.sources and reply.more
+        assert LABS.texts.cutoffs_title not in reply.text  # the schemes are behind More
+        assert LABS.texts.cutoffs_title in reply.more and reply.more.startswith(reply.text)
+
+
+@pytest.mark.parametrize(("text", "test", "qualifier"), NO_VALUE)
+def test_a_report_word_alone_leads_with_what_it_means(text: str, test: str, qualifier: str) -> None:
+    reading = explain_lab(text, LABS)
+    assert reading is not None
+    reply = render_lab(reading, LABS, TITLES)
+    assert len(reply.text) <= 400
+    assert reply.more and LABS.texts.about_cutoffs in reply.more
+    assert LABS.texts.about_cutoffs not in reply.text
+
+
+@pytest.mark.parametrize(
+    ("text", "ref"),
+    [
+        ("my b12 came back 200 pg/ml", "lab:b12:200:pg"),
+        ("homocysteine 18", "lab:hcy:18:umol:a"),
+        ("MMA high what does it mean", "lab:mma:high"),
+    ],
+)
+def test_more_and_sources_carry_the_reading(engine: Engine, text: str, ref: str) -> None:
+    reply = engine.ask(text)
+    assert [b.action for b in reply.buttons[:2]] == [f"m:{ref}", f"s:{ref}"]
+    more, sources = engine.act(f"m:{ref}"), engine.act(f"s:{ref}")
+    assert more is not None and sources is not None
+    assert more.text == reply.more and sources.text == f"{reply.text}\n\n{reply.sources}"
+    assert [b.action for b in more.buttons] == [f"ms:{ref}"]  # Sources still to press
+    both = engine.act(f"ms:{ref}")
+    assert both is not None and both.text == reply.full and not both.buttons
+
+
+def test_a_forged_lab_view_shows_nothing(engine: Engine) -> None:
+    for action in ("m:lab:b12:200:umol", "m:lab:b12:200:pg:a", "m:lab:b12:high", "m:lab:xx:1:pg"):
+        assert engine.act(action) is None, action

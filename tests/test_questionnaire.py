@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from bot.content.questionnaire import QuestionnaireError, check_questionnaire, load_questionnaire
 from bot.core.check import (
     MAX_ACTION_BYTES,
+    AskBack,
     CheckEngine,
     Ended,
     Outcome,
@@ -24,6 +25,7 @@ from bot.core.check import (
     State,
     Status,
     parse_typed_answer,
+    read_answer,
 )
 
 CONTENT = Path(__file__).resolve().parents[1] / "content"
@@ -419,11 +421,286 @@ def test_typed_answers_and_commands_through_the_engine() -> None:
     assert again.outcome == Outcome.question and again.state == back.state
     why = ENGINE.handle_text(back.state, "why?", T0 + 5)
     assert why is not None and QUESTIONS["rf_leg"].why in why.reply.text
-    stop = ENGINE.handle_text(back.state, "stop", T0 + 6)
-    assert stop is not None and stop.outcome == Outcome.stopped
+    confirm = ENGINE.handle_text(back.state, "stop", T0 + 6)
+    assert confirm is not None and confirm.outcome == Outcome.confirm
+    stop = ENGINE.handle_text(confirm.state, "yes", T0 + 7)  # "Yes, stop": not a "yes" answer
+    assert stop is not None and stop.outcome == Outcome.stopped and not stop.state.answers
     assert ENGINE.handle_text(stop.state, "yes", T0 + 7) is None
     hint = ENGINE.not_understood(back.state)
     assert hint is not None and "Not sure" in hint.text
+
+
+# ----------------------------------------------------------------------------- natural answers
+
+ASK = "ask back"
+
+#: (question, what a person types, the options recorded — or ASK: a short question back and
+#: nothing recorded; None: not an answer, so the engine answers it as a question)
+NATURAL_ANSWERS: list[tuple[str, str, tuple[str, ...] | str | None]] = [
+    ("tingling", "yess", ("yes",)),
+    ("tingling", "yeah i do", ("yes",)),
+    ("tingling", "Yes, sometimes in my feet", ("yes",)),
+    ("tingling", "both", ("yes",)),
+    ("tingling", "neither", ("no",)),
+    ("tingling", "noooo", ("no",)),
+    ("tingling", "kinda", ASK),
+    ("tingling", "sort of", ASK),
+    ("tingling", "sometimes in my toes", ASK),
+    ("tingling", "a little", ASK),
+    ("tingling", "kind of yes", ASK),
+    ("tingling", "maybe", ("unsure",)),
+    ("tingling", "idk", ("unsure",)),
+    ("tingling", "i have no idea", ("unsure",)),
+    ("tingling", "I'm not sure", ("unsure",)),
+    ("tingling", "i do not know", ("unsure",)),
+    ("tingling", "i have a question about salmon", None),
+    ("tiredness", "sometimes", ASK),
+    ("memory", "a bit", ASK),
+    ("alcohol", "now and then", ASK),
+    ("rf_leg", "kinda", ASK),
+    ("rf_leg", "both legs", None),  # never "yes" to one painful, swollen leg
+    ("rf_chest", "I don't think so", ("no",)),
+    ("rf_chest", "no, only a bit short of breath going up the stairs", ("no",)),
+    ("how_often", "a couple of times a week", ("weekly",)),
+    ("how_often", "most nights", ("daily",)),
+    ("how_often", "3 times a week", ("weekly",)),
+    ("how_often", "five nights a week", ("daily",)),
+    ("how_often", "sometimes", ("rarely",)),
+    ("how_often", "once a month", ("rarely",)),
+    ("when", "mostly after running", ("exercise",)),
+    ("when", "when i walk", ("walking",)),
+    ("when", "usually at night", ("night_rest",)),
+    ("age", "I'm 78", ("age_75",)),
+    ("age", "78 years old", ("age_75",)),
+    ("age", "im in my 60s", ("age_51_74",)),
+    ("age", "in my late 70s", ("age_75",)),
+    ("age", "34", ("under_51",)),
+    ("how_long", "maybe 5 minutes", ("medium",)),
+    ("how_long", "a few seconds", ("short",)),
+    ("how_long", "about 20 minutes", ("long",)),
+    ("how_long", "two hours", ("long",)),
+    ("where", "sometimes in my toes", ("calves_feet",)),
+    ("where", "my calves and feet", ("calves_feet",)),
+    ("where", "sort of", ASK),
+    ("diet", "vegan mostly", ("vegan",)),
+    ("diet", "I'm vegetarian", ("vegetarian",)),
+    ("diet", "i eat meat", ("meat_fish",)),
+    ("fortified", "no i dont", ("no",)),
+    ("plant_pregnancy", "both", ("pregnant",)),
+    ("plant_pregnancy", "neither", ("neither",)),
+    ("medicines", "i take metformin and omeprazole", ("metformin", "acid_reducer")),
+    ("medicines", "statins and water tablets", ("diuretic", "statin")),
+    ("medicines", "neither", ("none",)),
+    ("conditions", "i have diabetes and thyroid problems", ("diabetes", "thyroid")),
+    ("lifestyle", "kinda", ASK),
+    ("lifestyle", "can dehydration cause cramps?", None),
+]
+
+
+@pytest.mark.parametrize(("question", "text", "expected"), NATURAL_ANSWERS)
+def test_natural_answers_map_to_the_nearest_option_or_ask_back(
+    question: str, text: str, expected: tuple[str, ...] | str | None
+) -> None:
+    reading = read_answer(QUESTIONS[question], text, SPEC.typed)
+    if expected == ASK:
+        assert isinstance(reading, AskBack), reading
+    else:
+        assert reading == expected
+
+
+def test_the_natural_answers_cover_the_check() -> None:
+    assert len(NATURAL_ANSWERS) >= 40
+    assert len({q for q, _, _ in NATURAL_ANSWERS}) >= 15
+
+
+YES_NO_QUESTIONS = [q.id for q in SPEC.questions if {"yes", "no"} <= {o.id for o in q.options}]
+
+
+@pytest.mark.parametrize("hedge", SPEC.typed.hedges)
+def test_a_hedge_is_never_recorded_as_not_sure(hedge: str) -> None:
+    """Only the unsure option's own words record "Not sure": a hedge said alone, or with
+    something else, to any yes/no question is asked back."""
+    unsure_words = set(SPEC.option_defaults["unsure"].synonyms)
+    for qid in YES_NO_QUESTIONS:
+        for text in (hedge, f"{hedge} in my feet", f"i get them {hedge}"):
+            reading = read_answer(QUESTIONS[qid], text, SPEC.typed)
+            if text in unsure_words:
+                assert reading == ("unsure",)
+            else:
+                assert reading is AskBack.yes_no, (qid, text, reading)
+
+
+def test_a_hedge_gets_a_short_question_back_and_nothing_is_recorded() -> None:
+    state = run({}, fallback=None)
+    state = ENGINE.start(T0)
+    asked_back = ENGINE.handle_text(state, "kinda", T0 + 1)
+    assert asked_back is not None and asked_back.state == state
+    assert asked_back.reply.text.startswith(SPEC.ui.ask_yes_no)
+    assert asked_back.reply.text.endswith(ENGINE.render(state).text)
+    assert asked_back.reply.buttons == ENGINE.render(state).buttons
+    assert "kinda" not in asked_back.reply.text and "kinda" not in asked_back.state.to_json()
+    lifestyle = run_until("lifestyle")
+    closest = ENGINE.handle_text(lifestyle, "sort of", T0 + 2)
+    assert closest is not None and closest.state == lifestyle
+    assert closest.reply.text.startswith(SPEC.ui.ask_closest)
+
+
+def run_until(question_id: str, profile: dict[str, tuple[str, ...]] | None = None) -> State:
+    """Answer from `profile` (else by default) until `question_id` is asked."""
+    state = ENGINE.start(T0)
+    while (view := ENGINE.step(state)) and isinstance(view, QuestionView):
+        if view.question.id == question_id:
+            return state
+        qid = view.question.id
+        state = ENGINE.answer(state, qid, (profile or {}).get(qid) or default_answer(qid))
+        assert isinstance(state, State)
+    raise AssertionError(f"{question_id} was not asked")
+
+
+#: A 78-year-old vegetarian on metformin with tingling feet, answering only in words.
+NATURAL_CHECK = {
+    "rf_leg": "nope",
+    "rf_chest": "no not really",
+    "rf_one_side": "nah",
+    "rf_dark_urine": "no never",
+    "rf_heat": "nope",
+    "rf_wound": "No.",
+    "rf_quinine": "I don't think so",
+    "where": "my calves and feet",
+    "when": "mostly at night",
+    "how_often": "a couple of times a week",
+    "how_long": "maybe 5 minutes",
+    "tingling": "yeah i do",
+    "tiredness": "yess",
+    "tongue": "neither",
+    "memory": "not really",
+    "balance": "nope",
+    "vision": "no",
+    "pale": "dont think so",
+    "age": "I'm 78",
+    "diet": "vegetarian mostly",
+    "fortified": "no i dont",
+    "medicines": "i take metformin and omeprazole",
+    "conditions": "none of them",
+    "nitrous": "never",
+    "alcohol": "nah",
+    "lifestyle": "none of these",
+}
+
+
+def test_a_whole_check_answered_only_in_natural_words() -> None:
+    state = ENGINE.start(T0)
+    hedge = ENGINE.handle_text(state, "sort of", T0)  # first a hedge: asked back
+    assert hedge is not None and hedge.state == state
+    while isinstance(view := ENGINE.step(state), QuestionView):
+        step = ENGINE.handle_text(state, NATURAL_CHECK[view.question.id], T0 + 1)
+        assert step is not None and step.state is not None, view.question.id
+        assert len(step.state.answers) == len(state.answers) + 1, view.question.id
+        state = step.state
+    assert state.status == Status.finished
+    answers = {a.q: a.o for a in state.answers}
+    assert answers["where"] == ("calves_feet",) and answers["how_long"] == ("medium",)
+    assert answers["how_often"] == ("weekly",) and answers["age"] == ("age_75",)
+    assert answers["medicines"] == ("metformin", "acid_reducer")
+    assert "plant_pregnancy" not in answers  # 78: the pregnancy question does not apply
+    result = ENGINE.result(state)
+    assert result.level == "b12_soon"
+    assert "Milk, yogurt and cheese" in result.text
+
+
+# ----------------------------------------------------------------------------- what applies
+
+
+def test_pregnancy_questions_are_skipped_at_75_or_over() -> None:
+    plant = {"diet": ("vegan",), "fortified": ("no",)}
+    assert "plant_pregnancy" not in asked(run(plant | {"age": ("age_75",)}))
+    assert "plant_pregnancy" in asked(run(plant | {"age": ("age_51_74",)}))
+    for age, shown in (("age_75", False), ("age_51_74", True), ("unsure", True)):
+        state = run_until("lifestyle", {"age": (age,)})
+        view = ENGINE.step(state)
+        assert isinstance(view, QuestionView)
+        assert ("pregnant" in {o.option.id for o in view.options}) is shown, age
+
+
+def _food(diet: str) -> str:
+    result = ENGINE.result(run({"diet": (diet,), "fortified": ("no",), "tingling": ("yes",)}))
+    assert result.level in {"b12_soon", "b12_possible"}
+    return result.text
+
+
+def test_food_ideas_for_a_vegetarian_differ_from_a_vegans() -> None:
+    vegan, vegetarian = _food("vegan"), _food("vegetarian")
+    assert "Plant foods have no B12 unless it is added" in vegan
+    assert "Plant foods have no B12 unless it is added" not in vegetarian
+    assert "Milk, yogurt and cheese give some B12" in vegetarian
+    assert "eggs seems to be poorly absorbed" in vegetarian
+
+
+def test_the_result_lists_every_reason() -> None:
+    profile = {
+        "tingling": ("yes",),
+        "tiredness": ("yes",),
+        "tongue": ("yes",),
+        "memory": ("yes",),
+        "balance": ("yes",),
+        "vision": ("yes",),
+        "pale": ("yes",),
+        "age": ("age_51_74",),
+        "medicines": ("metformin", "acid_reducer"),
+    }
+    result = ENGINE.result(run(profile))
+    assert len(result.reasons_for) == 10
+    for reason in result.reasons_for:
+        assert reason in result.text
+    assert "more" not in result.text.split(SPEC.result.reasons_for_title)[1].split("\n\n")[0]
+
+
+def test_ticked_medicines_linked_with_cramps_are_named_in_the_other_causes() -> None:
+    result = ENGINE.result(run({"medicines": ("statin", "diuretic"), "when": ("any_time",)}))
+    assert "medication" in result.contributors
+    medicines = {o.id: o.label for o in QUESTIONS["medicines"].options}
+    labels = f"{medicines['diuretic']}; {medicines['statin']}"
+    label = SPEC.signals["medication"].label
+    line = next(line for line in result.text.splitlines() if label in line)
+    assert line.endswith(SPEC.result.ticked.format(options=labels))
+    assert "You ticked" not in ENGINE.result(run({"when": ("any_time",)})).text
+    runner = ENGINE.result(run({"lifestyle": ("hard_exercise",), "when": ("exercise",)}))
+    assert "overuse" in runner.contributors and "You ticked" not in runner.text  # not named
+
+
+# ----------------------------------------------------------------------------- stop
+
+
+def test_stop_asks_first_and_resume_goes_on() -> None:
+    state = run_until("tingling")
+    confirm = _tap(state, SPEC.ui.button_stop)
+    assert confirm.outcome == Outcome.confirm and confirm.state.stopping
+    assert confirm.reply.text == SPEC.ui.stop_confirm
+    assert [b.label for b in confirm.reply.buttons] == [
+        SPEC.ui.button_stop_yes,
+        SPEC.ui.button_resume,
+    ]
+    assert ENGINE.restore(confirm.state.to_json()) == confirm.state  # survives a restart
+    resumed = _tap(confirm.state, SPEC.ui.button_resume)
+    assert resumed.outcome == Outcome.question and not resumed.state.stopping
+    assert resumed.state.answers == state.answers
+    assert resumed.reply == ENGINE.render(state)
+    # Typed: "no" to "Stop the check?" resumes — it is not a "no" to the question.
+    typed = ENGINE.handle_text(confirm.state, "no", T0 + 1)
+    assert typed is not None and typed.state.answers == state.answers
+    assert typed.state.current == "tingling" and not typed.state.stopping
+    hint = ENGINE.not_understood(confirm.state)
+    assert hint is not None and SPEC.ui.button_resume in hint.text
+    # An answer tapped on the question meanwhile goes on as usual.
+    answered = ENGINE.handle_action(confirm.state, f"q:{state.token}:{_at('tingling')}:0", T0)
+    assert answered.state.answers[-1].o == ("yes",) and not answered.state.stopping
+    stopped = ENGINE.handle_text(confirm.state, "yes", T0 + 2)
+    assert stopped is not None and stopped.outcome == Outcome.stopped
+    assert stopped.state.answers == state.answers
+
+
+def _at(question_id: str) -> int:
+    return [q.id for q in SPEC.questions].index(question_id)
 
 
 # ----------------------------------------------------------------------------- actions
@@ -498,7 +775,9 @@ def test_stale_forged_and_ended_actions() -> None:
         result = ENGINE.handle_action(moved.state, forged, T0 + 4)
         assert result.outcome in {Outcome.invalid, Outcome.stale, Outcome.ended}
         assert result.state == moved.state
-    stopped = ENGINE.handle_action(moved.state, ENGINE.render(moved.state).buttons[-1].action, T0)
+    confirm = ENGINE.handle_action(moved.state, ENGINE.render(moved.state).buttons[-1].action, T0)
+    assert confirm.outcome == Outcome.confirm and confirm.state.status == Status.active
+    stopped = _tap(confirm.state, SPEC.ui.button_stop_yes)
     assert stopped.outcome == Outcome.stopped and stopped.state.status == Status.stopped
     after = ENGINE.handle_action(stopped.state, first_button, T0 + 5)
     assert after.outcome == Outcome.ended and after.reply.text == SPEC.ui.ended

@@ -1,7 +1,8 @@
 """`python -m bot chat`: the bot in a terminal, for trying content without Telegram.
 
 Buttons are shown as numbered choices; typing the number presses the button, so a
-curator can walk every path a Telegram user can — the B12 check included (/check, or ask
+curator can walk every path a Telegram user can — More and Sources print the whole reply
+and its sources, as Telegram shows them in place — the B12 check included (/check, or ask
 for it; /result and /cancel work as on Telegram), and the personal tools: `/intake <meal>`,
 lab-unit, food-group and life-stage buttons. The life stage and the last meal live in
 memory for the session, where Telegram keeps them in the database.
@@ -10,11 +11,13 @@ memory for the session, where Telegram keeps them in the database.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 
 from bot.cli.check import ConsoleCheck
 from bot.cli.render import render
 from bot.core.check import CheckEngine
+from bot.core.conversation import Dialogue
 from bot.core.engine import Engine
 from bot.core.reply import Reply, ReplyKind
 from bot.core.tools import intake
@@ -29,6 +32,7 @@ class Personal:
 
     life_stage: str | None = None
     meal: str | None = None
+    dialogue: Dialogue | None = None  # follow-ups in context, as Telegram keeps per chat
 
 
 def chat(engine: Engine, check: CheckEngine) -> int:
@@ -47,7 +51,7 @@ def chat(engine: Engine, check: CheckEngine) -> int:
             return 0
         replies = _turn(engine, console, last, line, personal)
         for reply in replies:
-            print(render(reply, colour))
+            print(render(reply, colour, console.numbers(reply)))
         last = replies[-1]
 
 
@@ -69,7 +73,7 @@ def _turn(
         return console.last_result()
     if command == "/cancel":
         return console.cancel()
-    action = _button(last, line)
+    action = console.button(last, line)
     if action is not None and action.startswith("q:"):
         return console.press(action)
     if action == "none" and last is not None:
@@ -78,26 +82,28 @@ def _turn(
     if stage is not None:
         personal.life_stage = stage
         return _intake(engine, personal, personal.meal or "")
-    pressed = engine.act(action) if action is not None else None
+    pressed = None
+    if action is not None:  # More / Sources of a day's B12 read the meal it counted
+        pressed = engine.act(action, meal=personal.meal, life_stage=personal.life_stage)
     if pressed is not None:
+        if engine.followups is not None:
+            personal.dialogue = engine.followups.pressed(personal.dialogue, pressed, time.time())
         return console.start() if pressed.kind is ReplyKind.start_check else [pressed]
-    reply = engine.ask(line, personal.life_stage)
-    if reply.intent == intake.INTENT:
-        personal.meal = line
-    replies = console.text(line, reply)
+    alone = engine.ask(line, personal.life_stage)
+    replies = console.text(line, alone)
     if replies[-1].kind is ReplyKind.start_check:
         return [*replies[:-1], *console.start()]
+    if engine.followups is not None and replies[-1].text == alone.text:  # not a check answer
+        dialogue = personal.dialogue
+        if dialogue is not None and dialogue.life_stage is None and personal.life_stage:
+            dialogue = replace(dialogue, life_stage=personal.life_stage)
+        personal.dialogue, reply = engine.followups.follow(dialogue, line, alone, time.time())
+        added = tuple(b for b in replies[-1].buttons if b not in alone.buttons)
+        if reply is not alone:
+            replies[-1] = replace(reply, buttons=(*reply.buttons, *added))
+    if replies[-1].intent == intake.INTENT:
+        personal.meal = (personal.dialogue.meal if personal.dialogue else None) or line
     return replies
-
-
-def _button(last: Reply | None, line: str) -> str | None:
-    """The action of the numbered button of the previous reply that `line` picks, if any."""
-    if last is None or not line.strip().isdecimal() or len(line.strip()) > 3:
-        return None
-    number = int(line.strip())
-    if not 1 <= number <= len(last.buttons):
-        return None
-    return last.buttons[number - 1].action
 
 
 def _intake(engine: Engine, personal: Personal, meal: str) -> list[Reply]:

@@ -5,21 +5,56 @@ The same state machine, texts and order of decisions as the Telegram window
 and commands ("back", "why", "stop") go to the check; a question asked mid-check gets its
 normal answer plus "Continue the check". Nothing is stored — the console is for trying
 content, so closing it ends the check.
+
+Buttons are typed by number. A question's numbers are its own and never move: an option is
+numbered by its place in the questionnaire (whatever is hidden, ticked or asked again after
+Back), and Done, Back, Why? and Stop have fixed places after the options (`numbers`).
 """
 
 from __future__ import annotations
 
 import html
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from bot.core.check import CheckEngine, Outcome, State, Status, Transition
+from bot.core.check.state import ACTION, OPTION
 from bot.core.reply import Button, Reply, ReplyKind
 
 #: /result's "Summary for my doctor" (the same callback data as on Telegram).
 LAST_SUMMARY = "q:last:sum"
 _NOT_UNDERSTOOD = (ReplyKind.fallback, ReplyKind.invalid)
+#: The controls' places after a question's options.
+_CONTROLS = ("ok", "back", "why", "stop")
+
+
+def numbers(check: CheckEngine, buttons: Sequence[Button]) -> list[int]:
+    """The number to type for each button. A question's buttons: option k of the question is
+    k (the same when re-asked, after Back, or with an option hidden), then Done, Back, Why?
+    and Stop at fixed places after the last option. Anything else: 1, 2, 3, …"""
+    counted = list(range(1, len(buttons) + 1))
+    found = [ACTION.fullmatch(b.action) for b in buttons]
+    matches = [m for m in found if m is not None]
+    places = {m.group(2) for m in matches}
+    if len(matches) != len(found) or len(places) != 1 or not (place := places.pop()).isdecimal():
+        return counted
+    questions = check.spec.questions
+    if int(place) >= len(questions):
+        return counted
+    question = questions[int(place)]
+    controls = _CONTROLS if question.choice == "multi" else _CONTROLS[1:]
+    out = []
+    for match in matches:
+        command = match.group(3)
+        option = OPTION.fullmatch(command)
+        if option is not None:
+            out.append(int(option.group(2)) + 1)
+        elif command in controls:
+            out.append(len(question.options) + 1 + controls.index(command))
+        else:  # "Stop the check?": Yes, stop / Resume
+            return counted
+    return out
 
 
 class ConsoleCheck:
@@ -37,6 +72,17 @@ class ConsoleCheck:
     @classmethod
     def of(cls, check: CheckEngine, texts: Callable[[str], str]) -> ConsoleCheck:
         return cls(check, texts, time.time)
+
+    def numbers(self, reply: Reply) -> list[int]:
+        return numbers(self.check, reply.buttons)
+
+    def button(self, reply: Reply | None, line: str) -> str | None:
+        """The action of the button of `reply` whose number `line` is, if any."""
+        typed = line.strip()
+        if reply is None or not typed.isdecimal() or len(typed) > 3:
+            return None
+        pressed = dict(zip(self.numbers(reply), reply.buttons, strict=True)).get(int(typed))
+        return pressed.action if pressed is not None else None
 
     @property
     def running(self) -> bool:

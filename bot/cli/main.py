@@ -7,9 +7,11 @@ import json
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 from bot.content import ContentError, report
+from bot.content.conversation import check_conversation
 from bot.content.entities import check_entities
 from bot.content.food_lists import check_food_lists
 from bot.content.intake import check_intake
@@ -17,6 +19,7 @@ from bot.content.labs import check_labs
 from bot.content.questionnaire import check_questionnaire
 from bot.content.urgent import check_urgent, check_urgent_examples
 from bot.core.check import CheckEngine
+from bot.core.conversation import Dialogue
 from bot.core.engine import Engine
 
 CONTENT_DIR = Path(__file__).resolve().parents[2] / "content"
@@ -32,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     ask.add_argument("text", nargs="?", default=None)
     ask.add_argument("--json", action="store_true", help="print the machine-readable answer")
     ask.add_argument("--stdin", action="store_true", help="read one message per line from stdin")
+    ask.add_argument(
+        "--session", action="store_true", help="with --stdin: the lines are one conversation"
+    )
 
     content = commands.add_parser("content", help="validate or dump the content store")
     content.add_argument("action", nargs="?", choices=["check"], help="validate and report")
@@ -68,11 +74,14 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 1
     if args.command == "ask":
-        return _ask(engine, args.text, as_json=args.json, from_stdin=args.stdin)
+        return _ask(
+            engine, args.text, as_json=args.json, from_stdin=args.stdin, session=args.session
+        )
     if args.command == "content":
         print(json.dumps(_content_json(engine), ensure_ascii=False, indent=2))
         return 0
     if args.command == "eval":
+        from bot.cli.dialogue_eval import evaluate_dialogues, is_dialogue_file
         from bot.cli.evaluate import evaluate_file
         from bot.cli.safety_eval import evaluate_safety, is_safety_file
 
@@ -85,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.file is None:
             print("eval needs FILE or --cv K", file=sys.stderr)
             return 2
+        if is_dialogue_file(args.file):
+            return evaluate_dialogues(engine, args.file)
         if is_safety_file(args.file):
             return evaluate_safety(engine, args.file, args.split)
         return evaluate_file(engine, args.file, baselines=not args.no_baselines, tune=args.tune)
@@ -118,6 +129,7 @@ def _content_check(directory: Path) -> int:
     seen = {str(p) for p in problems}
     tools = check_labs(directory) + check_intake(directory) + check_food_lists(directory)
     tools += check_urgent(directory) + check_urgent_examples(directory)
+    tools += check_conversation(directory)
     tools += check_entities(directory)
     problems += [p for p in tools if str(p) not in seen]
     if problems:
@@ -136,7 +148,11 @@ def _check_engine(directory: Path) -> CheckEngine | None:
     return CheckEngine(questionnaire)
 
 
-def _ask(engine: Engine, text: str | None, *, as_json: bool, from_stdin: bool) -> int:
+def _ask(
+    engine: Engine, text: str | None, *, as_json: bool, from_stdin: bool, session: bool = False
+) -> int:
+    """One reply per message; with `session`, each message is read as a follow-up of the
+    ones before it (the dialogue state Telegram keeps per chat)."""
     if from_stdin:
         messages = [line.rstrip("\r\n") for line in sys.stdin]
     elif text is not None:
@@ -144,8 +160,12 @@ def _ask(engine: Engine, text: str | None, *, as_json: bool, from_stdin: bool) -
     else:
         print("ask needs TEXT or --stdin", file=sys.stderr)
         return 2
+    dialogue: Dialogue | None = None
     for message in messages:
-        reply = engine.ask(message)
+        if session:
+            dialogue, reply = engine.turn(dialogue, message, time.time())
+        else:
+            reply = engine.ask(message)
         if as_json:
             record = {
                 "text": message,
@@ -153,7 +173,8 @@ def _ask(engine: Engine, text: str | None, *, as_json: bool, from_stdin: bool) -
                 "food": reply.food,
                 "score": reply.score,
                 "suggestions": list(reply.suggestions),
-                "reply": reply.text,
+                "reply": reply.full,
+                "summary": reply.text,
                 "details": reply.details,
                 "entities": [
                     {"kind": e.kind, "value": e.value, "text": e.text} for e in reply.entities

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 
 from bot.core.reply import Reply
 
@@ -21,9 +22,11 @@ def to_terminal(text: str, colour: bool) -> str:
     return html.unescape(_TAG.sub(tag, text))
 
 
-def render(reply: Reply, colour: bool) -> str:
+def render(reply: Reply, colour: bool, numbers: Sequence[int] | None = None) -> str:
+    """The reply with its buttons numbered 1, 2, 3 … or by `numbers` (the check's own)."""
     lines = [to_terminal(reply.text, colour)]
     if reply.buttons:
         lines.append("")
-        lines += [f"  [{n}] {button.label}" for n, button in enumerate(reply.buttons, 1)]
+        shown = numbers or range(1, len(reply.buttons) + 1)
+        lines += [f"  [{n}] {button.label}" for n, button in zip(shown, reply.buttons, strict=True)]
     return "\n".join(lines)

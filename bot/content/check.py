@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from bot.content.html import html_problems
-from bot.content.models import Category, Problem
+from bot.content.models import SUMMARY_LIMIT, Category, Problem
 
 if TYPE_CHECKING:
     from bot.content.models import Food, Intent, Source
@@ -29,6 +30,7 @@ REQUIRED_FOODS = frozenset(
 TELEGRAM_LIMIT = 4096
 # The "Source: …" line the engine appends; reserve room for it in the length check.
 SOURCE_LINE_RESERVE = 300
+_FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
 
 
 def cross_check(
@@ -89,9 +91,14 @@ def cross_check(
                         message="an intent cannot relate to itself",
                     )
                 )
-        if len(intent.answer) + SOURCE_LINE_RESERVE > TELEGRAM_LIMIT:
-            message = f"answer is {len(intent.answer)} characters; the limit with its Source line is {TELEGRAM_LIMIT - SOURCE_LINE_RESERVE}"
+        shown = len(intent.answer) + len(intent.summary)  # More shows the summary, then the answer
+        if shown + SOURCE_LINE_RESERVE > TELEGRAM_LIMIT:
+            message = f"answer is {shown} characters with its summary; the limit with its Source line is {TELEGRAM_LIMIT - SOURCE_LINE_RESERVE}"
             problems.append(Problem(file=file, field=f"{where}.answer", message=message))
+        problems += [
+            Problem(file=file, field=f"{where}.summary", message=message)
+            for message in summary_problems(intent)
+        ]
         for html_problem in html_problems(intent.answer):
             problems.append(Problem(file=file, field=f"{where}.answer", message=html_problem))
 
@@ -133,6 +140,25 @@ def cross_check(
         for html_problem in html_problems(text):
             problems.append(Problem(file=message_files[key], field=key, message=html_problem))
     return problems
+
+
+def summary_problems(intent: Intent) -> list[str]:
+    """The first message a phone shows: short, valid HTML, and nothing the answer does not say —
+    a figure of its own would be a fact no reviewer read in the answer."""
+    summary, answer = intent.summary.strip(), intent.answer.strip()
+    found = []
+    if len(summary) > SUMMARY_LIMIT:
+        found.append(f"summary is {len(summary)} characters; at most {SUMMARY_LIMIT}")
+    found += html_problems(summary)
+    new = [f for f in dict.fromkeys(_FIGURE.findall(summary)) if f not in _FIGURE.findall(answer)]
+    if new:
+        found.append(f"summary gives figures the answer does not: {', '.join(new)}")
+    title, _, body = answer.partition("\n")
+    if summary != answer and not body.strip():
+        found.append("a one-line answer is its own summary: set the summary to the whole answer")
+    elif summary != answer and summary.startswith(title.strip()):
+        found.append("summary repeats the title line, which is shown above it")
+    return found
 
 
 def _duplicates(

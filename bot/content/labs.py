@@ -58,6 +58,14 @@ class Cited(BaseModel):
     sources: tuple[str, ...] = Field(min_length=1)
 
 
+class Advice(Cited):
+    bottom: str = Field(
+        min_length=1,
+        description="Telegram HTML: the reply's bottom line after the reading (\"Serum B12 "
+        '200 pg/mL: …"), the advice in a sentence',
+    )
+
+
 class Band(BaseModel):
     model_config = _STRICT
 
@@ -143,7 +151,7 @@ class LabTest(BaseModel):
     example: str = Field(min_length=3, description="plain text: how to write a result")
     about: Cited
     schemes: tuple[Scheme, ...] = Field(min_length=1)
-    advice: dict[LabClass, Cited]
+    advice: dict[LabClass, Advice]
     notes: tuple[Cited, ...] = ()
 
     @property
@@ -201,8 +209,8 @@ class QualifierWords(BaseModel):
 class LabTexts(BaseModel):
     model_config = _STRICT
 
-    title: str
-    converted: str
+    bottom_line: str
+    bottom_converted: str
     conversion_note: str
     assumed_unit: str
     headline: str
@@ -230,8 +238,8 @@ class LabTexts(BaseModel):
 
 # Placeholders each template may use; anything else is a content error.
 TEMPLATES: dict[str, set[str]] = {
-    "title": {"test", "value", "unit"},
-    "converted": {"values"},
+    "bottom_line": {"test", "value", "unit", "converted", "bottom"},
+    "bottom_converted": {"values"},
     "conversion_note": {"factor"},
     "assumed_unit": {"unit"},
     "headline": {"scheme", "says"},
@@ -295,6 +303,7 @@ class Labs(BaseModel):
             yield f"tests.{test.id}.about", test.about.text
             for cls, advice in test.advice.items():
                 yield f"tests.{test.id}.advice.{cls.value}", advice.text
+                yield f"tests.{test.id}.advice.{cls.value}.bottom", advice.bottom
             for i, note in enumerate(test.notes):
                 yield f"tests.{test.id}.notes.{i}", note.text
             for scheme in test.schemes:

@@ -13,6 +13,9 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
+# A phone shows about this much without scrolling: every answer's first message (its title and
+# summary) keeps to it, raw Telegram HTML counted — the stricter measure.
+SUMMARY_LIMIT = 400
 
 
 class Source(BaseModel):
@@ -45,6 +48,12 @@ class Intent(BaseModel):
     category: Category = Category.medical
     examples: list[str] = Field(min_length=12)
     answer: str = Field(min_length=1, description="Telegram HTML")
+    summary: str = Field(
+        min_length=1,
+        description="Telegram HTML: what the first message shows under the answer's title line, "
+        "answering the question on its own (≤ SUMMARY_LIMIT); the whole answer when it is the "
+        "same text, for short replies",
+    )
     sources: list[str] = []
     related: list[str] = []
 

@@ -79,7 +79,9 @@ class Option(BaseModel):
     synonyms: tuple[str, ...] = ()
     exclusive: bool = Field(False, description="in a multi-choice question: cannot be combined")
     show_if: Condition | None = None
-    number_range: tuple[int, int] | None = Field(None, description="typed numbers mapping here")
+    amounts: dict[str, tuple[int, int]] = Field(
+        {}, description="typed amounts mapping here: unit id (of `typed.units`) → from, to"
+    )
     b12: int = Field(0, ge=-5, le=5)
     signals: dict[str, int] = {}
     tags: tuple[str, ...] = ()
@@ -157,6 +159,7 @@ class Signal(BaseModel):
 
     label: str
     advice: str
+    name_ticked: bool = Field(False, description="the result names the ticked options behind it")
     sources: tuple[str, ...] = Field(min_length=1)
 
 
@@ -210,7 +213,6 @@ class Settings(BaseModel):
     expire_after_hours: int = Field(ge=1)
     contributor_min: int = Field(ge=1)
     max_contributors: int = Field(ge=1)
-    max_reasons: int = Field(ge=1)
     max_sources: int = Field(ge=1)
 
 
@@ -231,7 +233,8 @@ class ResultTexts(BaseModel):
     reasons_against_title: str
     contributors_title: str
     contributor_line: str
-    more: str
+    ticked: str
+    ticked_separator: str
     tests: str
     tests_sources: tuple[str, ...] = Field(min_length=1)
     food: tuple[ConditionalText, ...] = Field(min_length=1)
@@ -285,7 +288,26 @@ class UiTexts(BaseModel):
     empty_choice_notice: str
     first_question_notice: str
     option_separator: str
+    ask_yes_no: str
+    ask_closest: str
+    stop_confirm: str
+    button_stop_yes: str
+    button_resume: str
     commands: Commands
+
+
+class TypedWords(BaseModel):
+    """How typed answers are read: words said around an answer, words that make it only
+    partly true, and amounts ("a couple of times a week", "78 years old")."""
+
+    model_config = _STRICT
+
+    filler: tuple[str, ...] = Field((), description="ignored before or after an answer")
+    hedges: tuple[str, ...] = Field((), description="kinda, sort of: a yes/no is asked again")
+    leads: tuple[str, ...] = Field((), description="first words that answer: yes, no, yeah")
+    negations: tuple[str, ...] = Field((), description="after a leading yes/no: not an answer")
+    numbers: dict[str, int] = Field({}, description="number words: two, twice, a couple")
+    units: dict[str, tuple[str, ...]] = Field({}, description="unit id → how it is typed")
 
 
 # Placeholders each template may use; anything else is a content error, caught at load time.
@@ -296,7 +318,7 @@ _TEMPLATES: dict[tuple[str, str], set[str]] = {
     ("ui", "not_understood"): {"options"},
     ("result", "level_title"): {"title"},
     ("result", "contributor_line"): {"label", "advice"},
-    ("result", "more"): {"n"},
+    ("result", "ticked"): {"options"},
     ("result", "sources_label"): {"titles"},
     ("summary", "intro"): {"date"},
     ("summary", "section_title"): {"title"},
@@ -316,6 +338,8 @@ _PLAIN_UI = {
     "empty_choice_notice",
     "first_question_notice",
     "option_separator",
+    "button_stop_yes",
+    "button_resume",
     "commands",
 }
 _ID_KEYS = {"id", "sources", "tests_sources", "any_of", "question", "section", "summary_skip"}
@@ -338,6 +362,7 @@ class QuestionnaireSpec(BaseModel):
     result: ResultTexts
     summary: SummaryTexts
     ui: UiTexts
+    typed: TypedWords = TypedWords()
 
     @model_validator(mode="before")
     @classmethod
@@ -399,6 +424,9 @@ class QuestionnaireSpec(BaseModel):
                 ]
                 if option.urgent and question.choice == "multi":
                     problems.append(f"{at}: urgent options must be in single-choice questions")
+                problems += [
+                    f"{at}: unknown unit {u!r}" for u in option.amounts if u not in self.typed.units
+                ]
             seen[question.id] = question
         problems += self._level_problems(tags)
         for question in self.questions:  # judged when the check ends: any question will do
@@ -473,7 +501,7 @@ def _condition_problems(cond: Condition, earlier: dict[str, Question], where: st
 
 
 def _is_plain(path: tuple[str, ...], key: str) -> bool:
-    if key == "synonyms" or key in _ID_KEYS:
+    if key == "synonyms" or key in _ID_KEYS or (path == () and key == "typed"):
         return True
     if key == "label" and path[:1] in {("questions",), ("option_defaults",)}:
         return True

@@ -158,6 +158,11 @@ class Urgent(BaseModel):
         default={}, description="chat spellings read as another word first ('cnt' → 'cant')"
     )
     durations: tuple[Duration, ...] = ()
+    model_quiet: tuple[str, ...] = Field(
+        default=(),
+        description="whole messages on which the learned second opinion adds no alarm (typed "
+        "answers such as 'i dont think so'); the rules still read them",
+    )
     lexicon: dict[str, tuple[str, ...]] = Field(min_length=1)
     situations: tuple[Situation, ...] = Field(min_length=1)
 

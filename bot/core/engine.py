@@ -24,6 +24,7 @@ from bot.content import (
     Problem,
     load_content,
 )
+from bot.content.conversation import Conversation, load_conversation
 from bot.content.entities import EntityLexicon, load_entities
 from bot.content.food_lists import GROUP_ACTION, FoodLists, check_food_lists, load_food_lists
 from bot.content.intake import Intake, check_intake, load_intake
@@ -31,6 +32,8 @@ from bot.content.labs import Labs, check_labs, load_labs
 from bot.content.model_cache import ModelDirectory
 from bot.content.refs import ToolContentError
 from bot.content.urgent import Urgent, UrgentExamples, load_urgent, load_urgent_examples
+from bot.core import views
+from bot.core.conversation import Dialogue, FollowUps
 from bot.core.reply import Button, Reply, ReplyKind
 from bot.core.safety import Safety, Verdict
 from bot.core.tools import foodlist, intake, labs
@@ -46,7 +49,8 @@ START_CHECK = "start_check"
 MAX_CHARS = 4096  # Telegram's own limit on a message; anything longer is not a chat message
 REQUIRED_MESSAGES = (
     "source_line fallback fallback_suggest none_of_these empty emoji_only too_long "
-    "food_natural food_fortified food_unreliable food_alternative food_button food_no_figure"
+    "food_natural food_fortified food_unreliable food_alternative food_button food_no_figure "
+    "food_caution more_button sources_button"
 ).split()
 
 
@@ -89,6 +93,7 @@ class Engine:
         store: ModelStore | None = None,
         urgent_examples: UrgentExamples | None = None,
         entities: EntityLexicon | None = None,
+        conversation: Conversation | None = None,
     ) -> None:
         self.content = content
         self.tools = tools
@@ -100,6 +105,7 @@ class Engine:
             store,
         )
         self._titles = {s.id: s.title for s in content.sources.values()}
+        self._labels = views.Labels(self.message("more_button"), self.message("sources_button"))
         self.thresholds = thresholds or Thresholds()
         self.normalise = Normaliser(content.synonyms)
         matchable = {
@@ -119,6 +125,7 @@ class Engine:
             aliases={k: self.normalise(v) for k, v in content.synonyms.spellings.items()},
             store=store,
         )
+        self.followups = FollowUps(self, conversation) if conversation else None
 
     @classmethod
     def load(
@@ -143,6 +150,7 @@ class Engine:
             urgent = load_urgent(directory)
             examples = load_urgent_examples(directory)
             entities = load_entities(directory)
+            conversation = load_conversation(directory)
         except ToolContentError as error:
             raise ContentError(error.problems) from error
         return cls(
@@ -153,6 +161,7 @@ class Engine:
             store=store or ModelDirectory(),
             urgent_examples=examples,
             entities=entities,
+            conversation=conversation,
         )
 
     # -- windows call these ------------------------------------------------------------
@@ -179,6 +188,15 @@ class Engine:
         reply = self._unlisted_food(reply, found) or reply
         return replace(self._with_mention(reply, verdict), entities=found)
 
+    def turn(self, dialogue: Dialogue | None, text: str, now: float) -> tuple[Dialogue, Reply]:
+        """One message of a conversation: the reply read against the dialogue so far, and
+        the dialogue after it. Every window keeps the dialogue and calls this."""
+        life_stage = dialogue.life_stage if dialogue else None
+        reply = self.ask(text, life_stage)
+        if self.followups is None:
+            return dialogue or Dialogue(updated_at=now), reply
+        return self.followups.follow(dialogue, text, reply, now)
+
     def _unlisted_food(self, reply: Reply, found: tuple[Entity, ...]) -> Reply | None:
         """ "Chicken liver" is not chicken breast: a food answer for a food named inside an
         unlisted one says there is no checked figure instead of showing the wrong card."""
@@ -192,7 +210,15 @@ class Engine:
         name = html.escape(unlisted.text)
         text = self.message("food_no_figure", title=name.capitalize(), name=name)
         buttons = (menu, *(b for b in reply.buttons if b.action.startswith("i:")))
-        return replace(reply, kind=ReplyKind.food, text=text, food=None, buttons=buttons)
+        return replace(
+            reply,
+            kind=ReplyKind.food,
+            text=text,
+            food=None,
+            buttons=buttons,
+            more=None,
+            sources=None,
+        )
 
     def _tool(self, text: str, normalised: str, life_stage: str | None) -> Reply | None:
         """A lab value, a meal or a ranking request gets its tool's reply instead of an FAQ."""
@@ -202,8 +228,7 @@ class Engine:
         if labs.looks_like_lab(normalised, t.labs):
             reading = labs.explain_lab(text, t.labs)
             if reading is not None:
-                reply = labs.render_lab(reading, t.labs, self._titles)
-                return replace(reply, score=100.0, details=reading.details)
+                return replace(self._lab(reading), score=100.0)
         if intake.looks_like_meal(normalised, t.intake, foods):
             meal = intake.parse_meal(text, foods, t.intake)
             if meal.items:
@@ -222,7 +247,14 @@ class Engine:
         reply = intake.render_intake(
             meal, life_stage, self.tools.intake, self.content.foods, source_titles=self._titles
         )
+        reply = views.offer(reply, intake.meal_ref(meal, life_stage), self._labels)
         return replace(reply, details=meal.details)
+
+    def _lab(self, reading: labs.LabReading) -> Reply:
+        assert self.tools is not None  # noqa: S101 — callers check
+        reply = labs.render_lab(reading, self.tools.labs, self._titles)
+        reply = views.offer(reply, labs.reading_action(reading), self._labels)
+        return replace(reply, details=reading.details)
 
     def count_intake(self, text: str, life_stage: str | None = None) -> Reply | None:
         """/intake: always read the text as a meal."""
@@ -232,8 +264,20 @@ class Engine:
             intake.parse_meal(text, self.content.foods, self.tools.intake), life_stage
         )
 
-    def act(self, action: str) -> Reply | None:
-        """The reply to a button; None for an action this content does not know."""
+    def act(
+        self, action: str, *, meal: str | None = None, life_stage: str | None = None
+    ) -> Reply | None:
+        """The reply to a button; None for an action this content does not know. A More or
+        Sources button of a day's-B12 count needs the `meal` it counted and the `life_stage`
+        it was counted for (the user's last ones): it shows nothing for another meal."""
+        view = views.parse(action)
+        if view is not None:
+            base = self._viewed(view.ref, meal, life_stage)
+            if base is None:
+                return None
+            if view.safe:
+                base = views.with_line(base, self.urgent.lines.mention)
+            return views.show(base, view, self._labels)
         kind, _, ident = action.partition(":")
         if kind == URGENT_ACTION[0] and self.urgent.situation(ident) is not None:
             return self._urgent(Verdict((ident,)), [])
@@ -245,8 +289,7 @@ class Engine:
             return None
         reading = labs.reading_from_action(action, self.tools.labs)
         if reading is not None:
-            reply = labs.render_lab(reading, self.tools.labs, self._titles)
-            return replace(reply, details=reading.details)
+            return self._lab(reading)
         group = foodlist.group_from_action(action, self.tools.food_lists)
         foods = self.content.foods.values()
         if group == "":
@@ -254,6 +297,17 @@ class Engine:
         if group is not None:
             return foodlist.render_group(group, foods, self.tools.food_lists, self._titles)
         return None
+
+    def _viewed(self, ref: str, meal: str | None, life_stage: str | None) -> Reply | None:
+        """The reply, as first sent, that a More or Sources button belongs to."""
+        if ref.startswith(("i:", "f:", f"{labs.ACTION_PREFIX}:")):
+            return self.act(ref)
+        if not ref.startswith(f"{intake.MEAL_REF}:") or meal is None or self.tools is None:
+            return None
+        counted = intake.parse_meal(meal, self.content.foods, self.tools.intake)
+        if intake.meal_ref(counted, life_stage) != ref:
+            return None  # the user's last meal is another one now
+        return self.intake(counted, life_stage)
 
     def message(self, key: str, **values: str) -> str:
         text = self.content.messages[key]
@@ -306,13 +360,22 @@ class Engine:
             kind = ReplyKind.start_check
         else:
             kind = ReplyKind.social if intent.category is Category.social else ReplyKind.answer
-        return Reply(
-            text=self._with_sources(intent.answer.strip(), intent.sources),
+        answer, summary = intent.answer.strip(), intent.summary.strip()
+        first, more = answer, None
+        if summary != answer:  # else the answer is short enough to be its own summary
+            title, _, rest = answer.partition("\n")
+            first = f"{title}\n{summary}"
+            more = f"{first}\n\n{rest.strip()}"
+        reply = Reply(
+            text=first,
             kind=kind,
             intent=intent.id,
             score=score,
             buttons=self._related(intent),
+            more=more,
+            sources=self._source_line(intent.sources) or None,
         )
+        return views.offer(reply, f"i:{intent.id}", self._labels)
 
     def answer_food(self, food: Food, score: float) -> Reply:
         parts = [self.message(f"food_{food.kind.value}", **self._food_values(food))]
@@ -327,14 +390,24 @@ class Engine:
         text = "\n".join(p.strip() for p in parts if p.strip())
         intent = self.content.intents[FOOD_LOOKUP]
         buttons += self._related(intent)
-        return Reply(
-            text=self._with_sources(text, sources),
+        reply = Reply(
+            text=text,
             kind=ReplyKind.food,
             intent=FOOD_LOOKUP,
             food=food.id,
             score=score,
             buttons=tuple(buttons),
         )
+        reply = views.fit(reply, self._food_summary(food, parts[1:]), self._source_line(sources))
+        return views.offer(reply, f"f:{food.id}", self._labels)
+
+    def _food_summary(self, food: Food, alternative: list[str]) -> str:
+        """A long card's first message: what kind of source, its caution, the alternative."""
+        card = self.message(f"food_{food.kind.value}", **(self._food_values(food) | {"note": ""}))
+        parts = [card, *alternative]
+        if food.caution:
+            parts.insert(1, self.message("food_caution", caution=food.caution.strip()))
+        return "\n".join(p.strip() for p in parts if p.strip())
 
     def _urgent(self, verdict: Verdict, ranked: list[Scored]) -> Reply:
         """The most urgent situation's own reply; a button to each other one that matched,
@@ -369,7 +442,7 @@ class Engine:
         """A question about an emergency gets its answer and one safety line, not the alarm."""
         if not verdict.mentions or reply.kind is ReplyKind.invalid:
             return reply
-        return replace(reply, text=f"{reply.text}\n\n{self.urgent.lines.mention}")
+        return views.with_line(reply, self.urgent.lines.mention)
 
     def _is_outside(self, intent_id: str) -> bool:
         return self.content.intents[intent_id].category is Category.out_of_scope
@@ -413,10 +486,15 @@ class Engine:
         return tuple(Button(self.content.intents[r].button, f"i:{r}") for r in intent.related)
 
     def _with_sources(self, text: str, source_ids: list[str]) -> str:
+        line = self._source_line(source_ids)
+        return f"{text}\n\n{line}" if line else text
+
+    def _source_line(self, source_ids: list[str]) -> str:
+        """The "Source: …" line of these sources; "" for none."""
         if not source_ids:
-            return text
+            return ""
         titles = "; ".join(html.escape(self.content.sources[s].title) for s in source_ids)
-        return f"{text}\n\n{self.message('source_line', sources=titles)}"
+        return self.message("source_line", sources=titles)
 
     def _food_values(self, food: Food) -> dict[str, str]:
         return {

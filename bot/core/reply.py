@@ -32,6 +32,9 @@ class Button:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
+    """`text` is what the message shows; a long reply shows a summary there, and its More and
+    Sources buttons (`bot.core.views`) show `more` in its place or add `sources` to it."""
+
     text: str  # Telegram HTML, ready to send
     kind: ReplyKind
     intent: str | None = None
@@ -43,3 +46,11 @@ class Reply:
         None  # what a tool found (lab value, meal items), for --json
     )
     entities: tuple[Entity, ...] = ()  # what the message names (food, nutrient, age, …)
+    more: str | None = None  # the whole reply More shows instead of `text` (no Source line yet)
+    sources: str | None = None  # the "Source: …" line Sources adds, not yet shown
+
+    @property
+    def full(self) -> str:
+        """Everything the reply has to say: its whole text with its Source line."""
+        text = self.more or self.text
+        return f"{text}\n\n{self.sources}" if self.sources else text

@@ -160,6 +160,15 @@ class Storage(Protocol):
         self, user_id: int, result: Mapping[str, Any], *, now: datetime | None = None
     ) -> int: ...
 
+    # conversation (issue 13)
+    async def save_dialogue(
+        self, user_id: int, chat_id: int, state: Mapping[str, Any], *, now: datetime | None = None
+    ) -> None:
+        """Keep the chat's dialogue state (bot.core.conversation.Dialogue.to_dict())."""
+
+    async def load_dialogue(self, user_id: int, chat_id: int) -> dict[str, Any] | None:
+        """The stored dialogue state, or None; a row that does not parse reads as None."""
+
     async def latest_result(self, user_id: int) -> Result | None: ...
 
     # personal tools (issue 6)

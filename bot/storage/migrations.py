@@ -107,4 +107,19 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX last_meals_created ON last_meals (created_at)",
         ),
     ),
+    Migration(
+        3,
+        "dialogue state per chat, for follow-ups in context (expires after 30 minutes)",
+        (
+            """
+            CREATE TABLE dialogues (
+                user_id    INTEGER NOT NULL,
+                chat_id    INTEGER NOT NULL,
+                state      TEXT NOT NULL,
+                updated_at INTEGER NOT NULL,
+                PRIMARY KEY (user_id, chat_id)
+            )
+            """,
+        ),
+    ),
 )

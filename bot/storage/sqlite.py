@@ -347,6 +347,7 @@ class SQLiteStorage:
                 ("DELETE FROM pending_questions WHERE user_id = ?", (user_id,)),
                 ("DELETE FROM user_profiles WHERE user_id = ?", (user_id,)),
                 ("DELETE FROM last_meals WHERE user_id = ?", (user_id,)),
+                ("DELETE FROM dialogues WHERE user_id = ?", (user_id,)),
             ]
         )
 
@@ -469,11 +470,12 @@ class SQLiteStorage:
                         (cutoff,),
                     )
                     total += max(cursor.rowcount, 0)
-                cursor = await self._db.execute(
-                    "DELETE FROM last_meals WHERE created_at < ?",
-                    (_ts((now or datetime.now(UTC)) - MEAL_RETENTION),),
-                )
-                total += max(cursor.rowcount, 0)
+                for stale in ("DELETE FROM last_meals WHERE created_at < ?",
+                              "DELETE FROM dialogues WHERE updated_at < ?"):  # fmt: skip
+                    cursor = await self._db.execute(
+                        stale, (_ts((now or datetime.now(UTC)) - MEAL_RETENTION),)
+                    )
+                    total += max(cursor.rowcount, 0)
                 await self._db.execute("COMMIT")
             except BaseException:
                 await self._rollback()
@@ -520,6 +522,30 @@ class SQLiteStorage:
             "DELETE FROM check_sessions WHERE user_id = ? AND chat_id = ?", (user_id, chat_id)
         )
         return cursor.rowcount > 0
+
+    async def save_dialogue(
+        self, user_id: int, chat_id: int, state: Mapping[str, Any], *, now: datetime | None = None
+    ) -> None:
+        await self._write(
+            """
+            INSERT INTO dialogues (user_id, chat_id, state, updated_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT (user_id, chat_id) DO UPDATE SET
+                state = excluded.state, updated_at = excluded.updated_at
+            """,
+            (user_id, chat_id, json.dumps(dict(state)), _ts(now)),
+        )
+
+    async def load_dialogue(self, user_id: int, chat_id: int) -> dict[str, Any] | None:
+        row = await self._fetchone(
+            "SELECT state FROM dialogues WHERE user_id = ? AND chat_id = ?", (user_id, chat_id)
+        )
+        if row is None:
+            return None
+        try:
+            state = json.loads(row[0])
+        except ValueError:
+            return None
+        return state if isinstance(state, dict) else None
 
     async def add_result(
         self, user_id: int, result: Mapping[str, Any], *, now: datetime | None = None

@@ -17,6 +17,7 @@ import contextlib
 import html
 import logging
 import re
+from dataclasses import replace
 
 from telegram import (
     Bot,
@@ -34,6 +35,8 @@ from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
+from bot.core import views
+from bot.core.conversation import Dialogue
 from bot.core.engine import Engine
 from bot.core.reply import Reply, ReplyKind
 from bot.core.tools import intake
@@ -41,7 +44,7 @@ from bot.storage import StorageUnavailable
 from bot.telegram import callbacks, check, inline, texts
 from bot.telegram.deps import deps
 from bot.telegram.flood import Verdict
-from bot.telegram.send import acknowledge, menu_markup, send_html, send_reply
+from bot.telegram.send import acknowledge, menu_markup, send_html, send_reply, show_in_place
 
 log = logging.getLogger(__name__)
 
@@ -120,20 +123,26 @@ def _who(update: Update) -> tuple[Chat, User]:
 
 
 async def gate(update: object, context: Context) -> None:
+    """Taps on the check's buttons count against their own, much higher flood limit; a press
+    over a limit is still answered (a "slow down" toast), so no button is left spinning."""
     if not isinstance(update, Update) or not addressed_to_me(update, context.bot):
         raise ApplicationHandlerStop
     if update.inline_query is not None:
         await _gate_inline(update, context)
         return
-    chat, user = _who(update)
+    user, query = update.effective_user, update.callback_query
+    if user is None or (query is None and update.effective_chat is None):
+        raise ApplicationHandlerStop
     d = deps(context)
-    verdict = d.flood.check(user.id)
+    tap = query is not None and callbacks.parse(query.data).kind is callbacks.Kind.check
+    verdict = d.flood.check(user.id, tap=tap)
     if verdict is not Verdict.allow:
-        if update.callback_query is not None:
-            await acknowledge(update.callback_query)
         if verdict is Verdict.warn:
             log.info("user %s is flooding; silenced until the burst ends", user.id)
-            await send_html(context.bot, chat.id, d.text(texts.SLOW_DOWN))
+        if query is not None:
+            await acknowledge(query, d.text(texts.SLOW_DOWN_TAP))
+        elif verdict is Verdict.warn and update.effective_chat is not None:
+            await send_html(context.bot, update.effective_chat.id, d.text(texts.SLOW_DOWN))
         raise ApplicationHandlerStop
     with contextlib.suppress(StorageUnavailable):
         await d.storage.touch_user(user.id, user.language_code)
@@ -236,8 +245,10 @@ async def on_intent_command(update: Update, context: Context) -> None:
         log.warning("content has no answer for /%s", name)
         await _say(update, context, texts.UNKNOWN_COMMAND)
         return
-    suffix = d.text(texts.HELP_COMMANDS) if name == "help" else ""
-    await respond(update, context, reply, suffix=suffix)
+    if name == "help":  # the commands follow the whole answer: nothing behind More
+        await respond(update, context, views.whole(reply), suffix=d.text(texts.HELP_COMMANDS))
+        return
+    await respond(update, context, reply)
 
 
 def _command_text(update: Update) -> str:
@@ -342,17 +353,55 @@ async def on_text(update: Update, context: Context) -> None:
     text = _without_mention(message.text, context.bot.username)
     _, user = _who(update)
     d = deps(context)
-    reply: Reply | None = d.engine.ask(text, await d.storage.get_life_stage(user.id))
-    if reply is not None and reply.kind is not ReplyKind.urgent:  # emergencies always win
-        reply = await check.handle_text(update, context, text, reply)
+    life_stage = await d.storage.get_life_stage(user.id)
+    alone = d.engine.ask(text, life_stage)
+    reply: Reply | None = alone
+    if alone.kind is not ReplyKind.urgent:  # emergencies always win
+        reply = await check.handle_text(update, context, text, alone)
     if reply is None:  # an answer to the running B12 check
         await _log(update, context, "check")
         return
+    dialogue, reply = await _in_context(update, context, text, alone, reply, life_stage)
     await _log(update, context, reply.kind.value, reply.intent)
     if reply.intent == intake.INTENT:
         with contextlib.suppress(StorageUnavailable):  # for the life-stage buttons
-            await d.storage.save_last_meal(user.id, text)
+            await d.storage.save_last_meal(user.id, dialogue.meal or text)
     await respond(update, context, reply, question=text)
+
+
+async def _in_context(
+    update: Update, context: Context, text: str, alone: Reply, shown: Reply, life_stage: str | None
+) -> tuple[Dialogue, Reply]:
+    """The reply read against the chat's dialogue (follow-ups), and the dialogue after it.
+    Best effort: without the database a message is answered on its own. A button the check
+    added ("Continue the check") stays on whatever reply is sent."""
+    chat, user = _who(update)
+    d = deps(context)
+    stored = None
+    with contextlib.suppress(StorageUnavailable):
+        stored = Dialogue.from_dict(await d.storage.load_dialogue(user.id, chat.id))
+    if d.engine.followups is None:
+        return stored or Dialogue(), shown
+    if stored is not None and stored.life_stage is None and life_stage:
+        stored = replace(stored, life_stage=life_stage)
+    dialogue, reply = d.engine.followups.follow(stored, text, alone, d.clock())
+    added = tuple(b for b in shown.buttons if b not in alone.buttons)
+    reply = replace(reply, buttons=(*reply.buttons, *added)) if reply is not alone else shown
+    with contextlib.suppress(StorageUnavailable):
+        await d.storage.save_dialogue(user.id, chat.id, dialogue.to_dict())
+    return dialogue, reply
+
+
+async def _pressed(update: Update, context: Context, reply: Reply) -> None:
+    """A tapped answer becomes the chat's context too ("and tofu?" after a food button)."""
+    chat, user = _who(update)
+    d = deps(context)
+    if d.engine.followups is None:
+        return
+    with contextlib.suppress(StorageUnavailable):
+        stored = Dialogue.from_dict(await d.storage.load_dialogue(user.id, chat.id))
+        dialogue = d.engine.followups.pressed(stored, reply, d.clock())
+        await d.storage.save_dialogue(user.id, chat.id, dialogue.to_dict())
 
 
 async def on_other_message(update: Update, context: Context) -> None:
@@ -374,12 +423,16 @@ async def on_button(update: Update, context: Context) -> None:
     if press.kind is callbacks.Kind.check:
         await check.handle_button(update, context, press.data)  # answers the query itself
         return
+    if press.kind is callbacks.Kind.view:
+        await _show_view(update, context, press.data)  # answers the query itself
+        return
     await acknowledge(query)
     chat, user = _who(update)
     d = deps(context)
     if press.kind is callbacks.Kind.engine:
         reply = d.engine.act(press.data)
         if reply is not None:
+            await _pressed(update, context, reply)
             await respond(update, context, reply)
             return
     elif press.kind is callbacks.Kind.life_stage:
@@ -396,6 +449,29 @@ async def on_button(update: Update, context: Context) -> None:
             return
     log.info("stale or unknown button from user %s: %r", user.id, press.data)
     await send_html(context.bot, chat.id, d.text(texts.BUTTON_STALE))
+
+
+async def _show_view(update: Update, context: Context, action: str) -> None:
+    """More / Sources: the pressed message shows the whole reply or its sources. A day's B12
+    is counted again from the user's last meal; a view the engine cannot show any more (an
+    earlier meal, a forged press) gets a toast."""
+    query = update.callback_query
+    assert query is not None  # noqa: S101 - on_button's
+    chat, user = _who(update)
+    d = deps(context)
+    meal = stage = None
+    if callbacks.counts_a_meal(action):
+        meal = await d.storage.last_meal(user.id)
+        stage = await d.storage.get_life_stage(user.id)
+    reply = d.engine.act(action, meal=meal, life_stage=stage)
+    if reply is None:
+        log.info("stale or unknown view from user %s: %r", user.id, action)
+        await acknowledge(query, d.text(texts.VIEW_STALE))
+        return
+    await acknowledge(query)
+    await show_in_place(
+        context.bot, d.storage, reply, chat_id=chat.id, user_id=user.id, message=query.message
+    )
 
 
 def _life_stage(engine: Engine, stage_id: str) -> str | None:

@@ -98,7 +98,8 @@ def _card(engine: Engine, action: str) -> Card | None:
         title = engine.content.foods[ident].name
     else:
         title = engine.content.intents[ident].button
-    return Card(action, title, _plain(reply.text, DESCRIPTION_CHARS), reply.text)
+    # An inline message has no More or Sources to press: the card sends the whole answer.
+    return Card(action, title, _plain(reply.text, DESCRIPTION_CHARS), reply.full)
 
 
 def _plain(markup: str, limit: int) -> str:

@@ -18,6 +18,7 @@ from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    MaybeInaccessibleMessage,
     Message,
     ReplyParameters,
 )
@@ -150,6 +151,49 @@ async def send_reply(
             await storage.record_unanswered(user_id, question, reply.score)
     text = f"{reply.text}\n\n{suffix}" if suffix else reply.text
     return await send_html(bot, chat_id, text, markup=markup, reply_to=reply_to)
+
+
+async def show_in_place(
+    bot: Bot,
+    storage: Storage,
+    reply: Reply,
+    *,
+    chat_id: int,
+    user_id: int,
+    message: MaybeInaccessibleMessage | None,
+) -> None:
+    """Show `reply` (a More or Sources view) in the pressed message, keeping the buttons this
+    window added to it ("Continue the check"). Telegram refuses to edit some messages (too
+    old, deleted): the reply then comes as a new message."""
+    markup = await reply_markup(
+        storage, reply.buttons, user_id=user_id, chat_id=chat_id, question=None, score=reply.score
+    )
+    kept = _added_buttons(message, reply)
+    if kept:
+        rows = [list(row) for row in markup.inline_keyboard] if markup else []
+        markup = InlineKeyboardMarkup([*rows, *([b] for b in kept)])
+    if isinstance(message, Message) and await edit_html(
+        bot, chat_id, message.message_id, reply.text, markup
+    ):
+        return
+    await send_html(bot, chat_id, reply.text, markup=markup)
+
+
+def _added_buttons(
+    message: MaybeInaccessibleMessage | None, reply: Reply
+) -> list[InlineKeyboardButton]:
+    """The buttons of `message` that are neither the reply's own nor one of its views."""
+    if not isinstance(message, Message) or message.reply_markup is None:
+        return []
+    own = {b.action for b in reply.buttons}
+    return [
+        button
+        for row in message.reply_markup.inline_keyboard
+        for button in row
+        if isinstance(button.callback_data, str)
+        and button.callback_data not in own
+        and callbacks.parse(button.callback_data).kind is not callbacks.Kind.view
+    ]
 
 
 async def acknowledge(query: CallbackQuery, notice: str | None = None) -> None:

@@ -151,7 +151,10 @@ async def test_typed_answers_move_the_check_on(bot: RunningBot, check: CheckEngi
     await ben.type_answer("back")
     assert stored(bot, 3002)[0].current == "tiredness"
     await ben.type_answer("stop")
+    assert ben.message(message_id)["html"] == check.ui.stop_confirm
+    await ben.type_answer("yes")  # "Yes, stop" — not a "yes" to the question
     assert ben.message(message_id)["html"] == check.ui.stopped
+    assert stored(bot, 3002)[0].answers[-1].q == "tingling"
     assert "reply_markup" not in ben.message(message_id)
     assert bot.rows("SELECT kind FROM message_log WHERE user_id = 3002 AND kind = 'check'")
 
@@ -381,3 +384,82 @@ async def test_asking_for_the_check_mid_check_continues_it(
     assert "reply_markup" not in ned.message(message_id)
     await moved_to(bot, 3014, sent[-1]["message_id"])
     assert answered(stored(bot, 3014)[0]) == [("rf_leg", ("no",))]
+
+
+#: A man in his sixties on metformin and water tablets, typing every answer in his own words.
+#: Earlier words for a question are hedges: each gets a short question back, nothing stored.
+NATURAL = {
+    "rf_leg": ["kinda", "no"],
+    "rf_chest": ["no not really"],
+    "rf_one_side": ["nah"],
+    "rf_dark_urine": ["nope"],
+    "rf_heat": ["no never"],
+    "rf_wound": ["no"],
+    "rf_quinine": ["dont think so"],
+    "where": ["my calves and feet"],
+    "when": ["usually at night"],
+    "how_often": ["a couple of times a week"],
+    "how_long": ["maybe 5 minutes"],
+    "tingling": ["sometimes in my toes", "yeah i do"],
+    "tiredness": ["yess"],
+    "tongue": ["neither"],
+    "memory": ["not really"],
+    "balance": ["nope"],
+    "vision": ["no"],
+    "pale": ["no"],
+    "age": ["im in my 60s"],
+    "diet": ["i eat meat"],
+    "medicines": ["i take metformin and water tablets"],
+    "conditions": ["none of them"],
+    "nitrous": ["never"],
+    "alcohol": ["nah"],
+    "lifestyle": ["none"],
+}
+
+
+async def test_a_whole_check_typed_in_natural_words(bot: RunningBot, check: CheckEngine) -> None:
+    pat, ui = Person(bot.fake, 3015), check.ui
+    message_id = await start(bot, pat, check)
+    mirror = Mirror(check)
+    while (view := mirror.view()) is not None:
+        *hedges, answer = NATURAL[view.question.id]
+        for text in [*hedges, answer]:
+            step = check.handle_text(mirror.state, text, time.time())
+            assert step is not None and step.state is not None, text
+            await pat.type_answer(text)
+            assert pat.message(message_id)["html"] == step.reply.text
+            if text in hedges:
+                assert step.state == mirror.state and step.reply.text.startswith(ui.ask_yes_no)
+            else:
+                assert len(step.state.answers) == len(mirror.state.answers) + 1, text
+            mirror.state = step.state
+    assert len(pat.sent()) == 1  # every answer, and every question back, in the one message
+    state, _ = stored(bot, 3015)
+    assert state.status is Status.finished and answered(state) == answered(mirror.state)
+    assert dict(answered(state))["medicines"] == ("metformin", "diuretic")
+    result = check.result(state)
+    assert result.level == "b12_soon"
+    assert pat.message(message_id)["html"] == result.text
+    assert "You ticked: Water tablets (diuretics)." in result.text
+    assert bot.rows("SELECT COUNT(*) FROM unanswered_questions") == [(0,)]
+
+
+async def test_stop_asks_to_confirm(bot: RunningBot, check: CheckEngine) -> None:
+    ui = check.ui
+    quinn = Person(bot.fake, 3016)
+    message_id = await start(bot, quinn, check)
+    await quinn.tap(message_id, "No")
+    await quinn.tap(message_id, ui.button_stop)
+    shown = quinn.message(message_id)
+    assert shown["html"] == ui.stop_confirm
+    assert labels(shown) == [ui.button_stop_yes, ui.button_resume]
+    assert stored(bot, 3016)[0].stopping
+    await quinn.tap(message_id, ui.button_resume)
+    mirror = Mirror(check)
+    mirror.tap("No")
+    assert quinn.message(message_id)["html"] == mirror.reply().text  # question 2 again
+    await quinn.tap(message_id, ui.button_stop)
+    await quinn.tap(message_id, ui.button_stop_yes)
+    assert quinn.message(message_id)["html"] == ui.stopped
+    state, _ = stored(bot, 3016)
+    assert state.status is Status.stopped and answered(state) == [("rf_leg", ("no",))]

@@ -177,7 +177,8 @@ async def test_inline_query_for_an_intent(bot: RunningBot, engine: Engine) -> No
     assert results[0]["title"] == engine.content.intents["remedy_magnesium"].button
     assert results[0]["description"]
     text = results[0]["input_message_content"]["message_text"]
-    assert text == f"{engine.act('i:remedy_magnesium').text}\n\n{footer(engine)}"  # type: ignore[union-attr]
+    # an inline message has no More or Sources to press: the whole answer, with its sources
+    assert text == f"{engine.act('i:remedy_magnesium').full}\n\n{footer(engine)}"  # type: ignore[union-attr]
 
 
 async def test_an_empty_inline_query_shows_the_popular_topics(

@@ -20,11 +20,12 @@ from bot.core.check.state import (
     Status,
     Transition,
 )
-from bot.core.check.typed import parse_typed_answer
+from bot.core.check.typed import AskBack, parse_typed_answer, read_answer
 
 __all__ = [
     "MAX_ACTION_BYTES",
     "Answer",
+    "AskBack",
     "CheckEngine",
     "Ended",
     "OptionView",
@@ -37,4 +38,5 @@ __all__ = [
     "Status",
     "Transition",
     "parse_typed_answer",
+    "read_answer",
 ]

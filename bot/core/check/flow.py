@@ -9,6 +9,9 @@ says what happened (e.g. `stale`, `ended`, `invalid`), with a reply to show.
 Callback data: `q:<token>:<question index>:<command>` (or `q:<token>:r:<command>` on the
 result), at most 18 bytes. The token is derived from `started_at`, so a button from an
 earlier check never answers a later one.
+
+Stop only asks ("Stop the check here?", `State.stopping`); "end" (Yes, stop) stops and "go"
+(Resume) or any other step goes on, so a "yes" typed then is never taken as an answer.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from bot.core.check.state import (
     Transition,
     check_token,
 )
-from bot.core.check.typed import normalise, parse_typed_answer
+from bot.core.check.typed import AskBack, normalise, read_answer
 from bot.core.reply import Button, Reply, ReplyKind
 
 
@@ -53,6 +56,16 @@ class CheckEngine:
         self._index = {q.id: i for i, q in enumerate(self.spec.questions)}
         self._sections = {s.id: s for s in self.spec.sections}
         self.ttl_seconds = self.spec.settings.expire_after_hours * 3600
+        defaults = self.spec.option_defaults
+        yes, no = defaults.get("yes"), defaults.get("no")
+        commands = self.ui.commands
+        #: Typed while "Stop the check?" is shown: stop, or go on with the question.
+        self._confirm_words = {
+            **{normalise(w): "go" for w in (*(no.synonyms if no else ()), *commands.continue_)},
+            **{normalise(w): "go" for w in (self.ui.button_resume,)},
+            **{normalise(w): "end" for w in (*(yes.synonyms if yes else ()), *commands.stop)},
+            **{normalise(w): "end" for w in (self.ui.button_stop_yes,)},
+        }
 
     # ------------------------------------------------------------------ pure transitions
 
@@ -79,7 +92,12 @@ class CheckEngine:
         if len(chosen) > 1 and (question.choice == "single" or any(o.exclusive for o in chosen)):
             return Rejected(Rejection.invalid)
         answers = (*state.answers, Answer(q=question.id, o=tuple(o.id for o in chosen)))
-        update: dict[str, object] = {"answers": answers, "pending": (), **_stamp(now)}
+        update: dict[str, object] = {
+            "answers": answers,
+            "pending": (),
+            "stopping": False,
+            **_stamp(now),
+        }
         nxt = self._next_after(self._answer_map(answers), self._index[question_id])
         if any(o.urgent for o in chosen):
             update |= {"status": Status.urgent, "current": None}
@@ -110,7 +128,7 @@ class CheckEngine:
             combinable = {o.id for o in question.options if not o.exclusive}
             ticked = (ticked & combinable) | {option.id}
         pending = tuple(o.id for o in question.options if o.id in ticked)
-        return state.model_copy(update={"pending": pending, **_stamp(now)})
+        return state.model_copy(update={"pending": pending, "stopping": False, **_stamp(now)})
 
     def submit(
         self, state: State, question_id: str, *, now: float | None = None
@@ -133,6 +151,7 @@ class CheckEngine:
                 "current": last.q,
                 "pending": last.o,
                 "status": Status.active,
+                "stopping": False,
                 **_stamp(now),
             }
         )
@@ -140,7 +159,8 @@ class CheckEngine:
     def stop(self, state: State, *, now: float | None = None) -> State | Rejected:
         if state.status != Status.active:
             return Rejected(Rejection.ended)
-        return state.model_copy(update={"status": Status.stopped, "current": None, **_stamp(now)})
+        update = {"status": Status.stopped, "current": None, "stopping": False}
+        return state.model_copy(update=update | _stamp(now))
 
     def is_expired(self, state: State, now: float) -> bool:
         return state.status == Status.active and now - state.updated_at >= self.ttl_seconds
@@ -168,7 +188,7 @@ class CheckEngine:
         known = {o.id for o in self.visible_options(replay, question)} if question else set()
         if not set(stored.pending) <= known:
             return None
-        return replay.model_copy(update={"pending": stored.pending})
+        return replay.model_copy(update={"pending": stored.pending, "stopping": stored.stopping})
 
     # ------------------------------------------------------------------ reading a state
 
@@ -260,6 +280,8 @@ class CheckEngine:
         if isinstance(view, Ended):
             text = self.ui.stopped if view.status == Status.stopped else self._expired_text()
             return Reply(text=text, kind=ReplyKind.answer)
+        if state.stopping:
+            return self._render_confirm(state, view)
         return self._render_question(state, view, show_why)
 
     def summary_reply(self, state: State) -> Reply | None:
@@ -284,7 +306,11 @@ class CheckEngine:
         question = self.current_question(state)
         if question is None:
             return None
-        labels = [html.escape(o.label, quote=False) for o in self.visible_options(state, question)]
+        if state.stopping:
+            names = [self.ui.button_stop_yes, self.ui.button_resume]
+        else:
+            names = [o.label for o in self.visible_options(state, question)]
+        labels = [html.escape(name, quote=False) for name in names]
         hint = self.ui.not_understood.format(options=self.ui.option_separator.join(labels))
         reply = self.render(state)
         return Reply(text=f"{hint}\n\n{reply.text}", kind=reply.kind, buttons=reply.buttons)
@@ -324,6 +350,8 @@ class CheckEngine:
         if question is None:
             return None
         typed = normalise(text)
+        if state.stopping and typed in self._confirm_words:
+            return self._question_action(state, question, self._confirm_words[typed], now)
         commands = self.ui.commands
         for name, words in (
             ("back", commands.back),
@@ -333,24 +361,35 @@ class CheckEngine:
         ):
             if typed in {normalise(w) for w in words}:
                 return self._question_action(state, question, name, now)
-        ids = parse_typed_answer(question, text, self.visible_options(state, question))
-        if ids is None:
+        reading = read_answer(
+            question, text, self.spec.typed, self.visible_options(state, question)
+        )
+        if isinstance(reading, AskBack):  # nothing recorded, nothing of the text kept
+            ask = self.ui.ask_yes_no if reading is AskBack.yes_no else self.ui.ask_closest
+            shown = self.render(state.model_copy(update={"stopping": False}))
+            asked = replace(shown, text=f"{ask}\n\n{shown.text}")
+            return Transition(Outcome.question, state.model_copy(update={"stopping": False}), asked)
+        if reading is None:
             return None
-        return self._after(self.answer(state, question.id, ids, now=now), state)
+        return self._after(self.answer(state, question.id, reading, now=now), state)
 
     # ------------------------------------------------------------------ internals
 
     def _question_action(
         self, state: State, question: Question, command: str, now: float
     ) -> Transition:
+        if command == "stop":  # ask first: Stop sits next to Back and Why?
+            confirming = state.model_copy(update={"stopping": True, **_stamp(now)})
+            return Transition(Outcome.confirm, confirming, self.render(confirming))
+        if command == "end":
+            return self._after(self.stop(state, now=now), state)
+        state = state.model_copy(update={"stopping": False})  # anything else goes on
         if command == "why":
             return Transition(Outcome.why, state, self.render(state, show_why=True))
         if command == "go":
             return Transition(Outcome.question, state, self.render(state))
         if command == "back":
             return self._after(self.back(state, now=now), state)
-        if command == "stop":
-            return self._after(self.stop(state, now=now), state)
         if command == "ok":
             return self._after(self.submit(state, question.id, now=now), state)
         option = OPTION.fullmatch(command)  # "sum", "t", … on a question: forged
@@ -505,16 +544,27 @@ class CheckEngine:
             summary="",
         )
 
-    def _bullets(self, title: str, lines: Sequence[str], limit: int | None = None) -> str:
+    def _bullets(self, title: str, lines: Sequence[str]) -> str:
+        return "\n".join([title, *(self.spec.result.bullet + line for line in lines)])
+
+    def _ticked(self, state: State, signal: str) -> str:
+        """The ticked options behind a contributor (" You ticked: Statins (for …).")."""
         texts = self.spec.result
-        shown = list(lines[:limit] if limit else lines)
-        if limit and len(lines) > limit:
-            shown.append(texts.more.format(n=len(lines) - limit))
-        return "\n".join([title, *(texts.bullet + line for line in shown)])
+        if not self.spec.signals[signal].name_ticked:
+            return ""
+        labels = [
+            html.escape(option.label, quote=False)
+            for answer in state.answers
+            if (question := self.spec.questions[self._index[answer.q]]).choice == "multi"
+            for option in (question.option(i) for i in answer.o)
+            if option is not None and option.signals.get(signal, 0) > 0
+        ]
+        if not labels:
+            return ""
+        return " " + texts.ticked.format(options=texts.ticked_separator.join(labels))
 
     def _result_text(self, state: State, level: Level, result: Result, tally: Tally) -> str:
         texts, spec = self.spec.result, self.spec
-        limit = spec.settings.max_reasons
         important = [spec.notes[n].text for n in result.notes if spec.notes[n].section != "tests"]
         ranked = sorted(tally.sources, key=lambda item: -item[0])
         sources = [*level.sources, *(s for _, cited in ranked for s in cited)]
@@ -524,14 +574,15 @@ class CheckEngine:
             parts.append(self._bullets(texts.notes_title, important))
             sources += [s for n in result.notes for s in spec.notes[n].sources]
         if result.reasons_for:
-            parts.append(self._bullets(texts.reasons_for_title, result.reasons_for, limit))
+            parts.append(self._bullets(texts.reasons_for_title, result.reasons_for))
         if result.reasons_against:
-            parts.append(self._bullets(texts.reasons_against_title, result.reasons_against, limit))
+            parts.append(self._bullets(texts.reasons_against_title, result.reasons_against))
         if result.contributors:
             lines = [
                 texts.contributor_line.format(
                     label=spec.signals[s].label, advice=spec.signals[s].advice
                 )
+                + self._ticked(state, s)
                 for s in result.contributors
             ]
             optional.append(self._bullets(texts.contributors_title, lines))
@@ -603,6 +654,15 @@ class CheckEngine:
         if level.show_tests:
             blocks.append(texts.tests)
         return "\n\n".join(blocks)
+
+    def _render_confirm(self, state: State, view: QuestionView) -> Reply:
+        """Asks "Stop the check here?" with Yes, stop and Resume (the question again)."""
+        where = str(view.index)
+        buttons = (
+            Button(self.ui.button_stop_yes, self._action(state, where, "end")),
+            Button(self.ui.button_resume, self._action(state, where, "go")),
+        )
+        return Reply(text=self.ui.stop_confirm, kind=ReplyKind.answer, buttons=buttons)
 
     def _render_question(self, state: State, view: QuestionView, show_why: bool) -> Reply:
         ui, question = self.ui, view.question

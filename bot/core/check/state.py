@@ -18,7 +18,7 @@ from bot.core.reply import Reply
 
 MAX_ACTION_BYTES = 40
 ACTION = re.compile(
-    r"q:([0-9a-z]{1,8}):(r|\d{1,2}):(\d{1,2}|t\d{1,2}|ok|back|why|stop|sum|go)", re.ASCII
+    r"q:([0-9a-z]{1,8}):(r|\d{1,2}):(\d{1,2}|t\d{1,2}|ok|back|why|stop|end|sum|go)", re.ASCII
 )
 OPTION = re.compile(r"(t?)(\d{1,2})", re.ASCII)
 TELEGRAM_LIMIT = 4096
@@ -52,6 +52,7 @@ class State(BaseModel):
     current: str | None = None
     answers: tuple[Answer, ...] = ()
     pending: tuple[str, ...] = Field((), description="ticked (multi) or earlier (Back) choice")
+    stopping: bool = Field(False, description="Stop was pressed: asking “Yes, stop / Resume”")
 
     def to_json(self) -> str:
         return self.model_dump_json()
@@ -77,6 +78,7 @@ class Outcome(StrEnum):
     urgent = "urgent"
     stopped = "stopped"
     why = "why"  # the current question with its "why I ask" line
+    confirm = "confirm"  # Stop was pressed: "Yes, stop" or "Resume"?
     summary = "summary"  # the doctor summary: send as a new message
     stale = "stale"  # a button of an earlier question of this check: current view again
     ended = "ended"  # no such check any more: "this check has ended — /check …"

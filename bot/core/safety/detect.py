@@ -81,6 +81,7 @@ class Safety:
             vocabulary, m.breaks, m.joins, spellings=urgent.spellings, used=self._terms.keys
         )
         self._stops = frozenset(s for w in m.negation_stops for s in term_stems(w))
+        self._quiet = frozenset(_stems(self._reader.read(q)) for q in urgent.model_quiet)
         self._interjection = frozenset(s for w in m.interjection_next for s in term_stems(w))
         self._via = frozenset(s for w in m.negation_after_via for s in term_stems(w))
         self._no = term_stems("no")[0]
@@ -116,7 +117,7 @@ class Safety:
     def _check(self, text: str) -> Verdict:
         words = self._reader.read(text)
         verdict, aside = self._rules_verdict(words)
-        if self.second is None or len(words) < MODEL_MIN_WORDS:
+        if self.second is None or len(words) < MODEL_MIN_WORDS or _stems(words) in self._quiet:
             # On a few words ("yo", "not really", typed answers in the check) the model would be
             # guessing; the rules alone judge them (and they catch "cant breathe", "chest pain").
             return verdict
@@ -314,3 +315,8 @@ def _rule_matches(
         ):
             return True
     return False
+
+
+def _stems(words: Sequence[Word]) -> tuple[str, ...]:
+    """A message as corrected stems: how a `model_quiet` phrase is compared with it."""
+    return tuple(w.stem for w in words)

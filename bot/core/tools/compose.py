@@ -6,6 +6,7 @@ import html
 from collections.abc import Iterable, Mapping
 
 from bot.content.models import Food
+from bot.core import views
 from bot.core.reply import Button, Reply, ReplyKind
 
 
@@ -26,3 +27,12 @@ def cautions(foods: Iterable[Food]) -> list[str]:
 def paragraphs(intent: str, parts: list[str], buttons: tuple[Button, ...]) -> Reply:
     text = "\n\n".join(p.strip() for p in parts if p.strip())
     return Reply(text=text, kind=ReplyKind.answer, intent=intent, buttons=buttons)
+
+
+def summarised(
+    intent: str, parts: list[str], first: list[str], source_line: str, buttons: tuple[Button, ...]
+) -> Reply:
+    """`parts` as a reply that fits a phone: whole with its source line when short, else
+    `first` (a few of the parts) with the rest behind More and the line behind Sources."""
+    summary = paragraphs(intent, first, buttons).text
+    return views.fit(paragraphs(intent, parts, buttons), summary, source_line)

@@ -9,20 +9,23 @@ here. Unrecognised foods are listed back to the user, never guessed; foods with 
 
 from __future__ import annotations
 
+import hashlib
 import html
+import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from bot.content.intake import STAGE_ACTION, Intake, LifeStage, Portion
-from bot.content.models import Food, FoodKind
+from bot.content.models import SUMMARY_LIMIT, Food, FoodKind
 from bot.core.reply import Button, Reply
-from bot.core.tools.compose import cautions, paragraphs, sources_line
+from bot.core.tools.compose import cautions, paragraphs, sources_line, summarised
 from bot.core.tools.foodlist import rank_foods
 from bot.core.tools.mealtext import Amount, meal_lexicon
 from bot.core.tools.parsing import format_number
 
 INTENT = "intake"
+MEAL_REF = "in"  # More / Sources of a count: "m:in:<digest of the meal and life stage>"
 _SMALL_COUNT = 12  # "2 cups of tuna": two portions; "200 g of cereal" is not 200 portions
 
 
@@ -64,6 +67,13 @@ class Meal:
             "vegan": self.vegan,
             "life_stage": self.life_stage,
         }
+
+
+def meal_ref(meal: Meal, life_stage: str | None) -> str:
+    """What a count's More and Sources buttons carry: a meal does not fit in a button, so the
+    window counts the user's last meal again, and shows it only if it is still this count."""
+    counted = json.dumps([meal.details, life_stage], sort_keys=True)
+    return f"{MEAL_REF}:{hashlib.sha256(counted.encode()).hexdigest()[:10]}"
 
 
 def looks_like_meal(normalised_text: str, intake: Intake, foods: Mapping[str, Food]) -> bool:
@@ -151,6 +161,7 @@ def render_intake(
     parts.append(
         total_text.format(total=_mcg(total), stage=stage_text, need=_mcg(need)) + "\n" + verdict
     )
+    summary = list(parts)
     cited = [s for item in meal.items for s in foods[item.food].sources] + list(stage.sources)
     suggestions = _suggestions(gap, meal.vegan, intake, foods) if gap > 0 else []
     if suggestions:
@@ -159,18 +170,37 @@ def render_intake(
         )
         cited += [s for f, _ in suggestions for s in f.sources]
     shown = [foods[item.food] for item in meal.items] + [f for f, _ in suggestions]
-    parts += [t.caution.format(caution=c) for c in cautions(shown)]
+    warnings = [t.caution.format(caution=c) for c in cautions(shown)]
+    parts += warnings
     notes = _notes(meal, stage, intake)
     parts += [text for text, _ in notes]
     cited += [s for _, sources in notes for s in sources]
-    parts += _listed(t.no_figure, meal.no_figure, intake)
-    parts += _listed(t.unrecognised, meal.unrecognised, intake)
-    if unknown_stage:
-        parts.append(t.stage_unknown.format(stage=stage_text, need=_mcg(need)))
+    left_out = _listed(t.no_figure, meal.no_figure, intake)
+    left_out += _listed(t.unrecognised, meal.unrecognised, intake)
+    parts += left_out
+    asked = [t.stage_unknown.format(stage=stage_text, need=_mcg(need))] if unknown_stage else []
+    parts += asked
     parts.append(t.disclaimer)
-    parts.append(sources_line(intake.texts.sources, cited, source_titles))
+    first = _summary([*summary, *warnings, *left_out, *asked], t.title, left_out)
     buttons = _stage_buttons(intake) if unknown_stage else _food_buttons(f for f, _ in suggestions)
-    return paragraphs(INTENT, parts, buttons)
+    source_line = sources_line(intake.texts.sources, cited, source_titles)
+    return summarised(INTENT, parts, first, source_line, buttons)
+
+
+def _summary(parts: list[str], title: str, optional: list[str]) -> list[str]:
+    """The first message of a long count: the items, the total and verdict, the cautions, what
+    was left out and the life-stage question — without the items, then without what was left
+    out, when that is too long for a phone."""
+    if _length(parts) <= SUMMARY_LIMIT:
+        return parts
+    parts = [title, *parts[1:]]
+    if _length(parts) <= SUMMARY_LIMIT:
+        return parts
+    return [p for p in parts if p not in optional]
+
+
+def _length(parts: list[str]) -> int:
+    return len("\n\n".join(parts))
 
 
 def _verdict(meal: Meal, need: float, intake: Intake) -> tuple[str, float]:

@@ -1,6 +1,8 @@
 """Turning a `LabReading` into the Telegram-HTML reply, from the templates of labs.yaml.
 
-Every value put into a template is escaped here; the templates themselves were checked
+A placed reading's first message is one bottom line for the user's number (its advice
+class's `bottom`); the cut-offs of every scheme, the conversions and the caveats are behind
+More. Every value put into a template is escaped here; the templates themselves were checked
 for HTML and placeholders when labs.yaml was loaded.
 """
 
@@ -10,7 +12,8 @@ import html
 from collections.abc import Iterable, Mapping
 
 from bot.content.labs import Band, Labs, LabTest, Scheme
-from bot.core.reply import Button, Reply, ReplyKind
+from bot.core.reply import Button, Reply
+from bot.core.tools.compose import summarised
 from bot.core.tools.labs import (
     INTENT,
     LabReading,
@@ -27,78 +30,89 @@ def render(reading: LabReading, labs: Labs, source_titles: Mapping[str, str]) ->
     test = labs.test(reading.test)
     if test is None:
         raise ValueError(f"unknown lab test {reading.test!r}")
-    parts, cited, buttons = _BUILDERS[reading.status](reading, labs, test)
-    sources = _dedupe(cited)
-    if sources:
-        titles = "; ".join(_esc(source_titles.get(s, s)) for s in sources)
-        parts.append(labs.texts.sources.format(titles=titles))
-    text = "\n\n".join(p.strip() for p in parts if p.strip())
-    return Reply(text=text, kind=ReplyKind.answer, intent=INTENT, buttons=tuple(buttons))
+    first, rest, cited, buttons = _BUILDERS[reading.status](reading, labs, test)
+    titles = "; ".join(_esc(source_titles.get(s, s)) for s in dict.fromkeys(cited))
+    source_line = labs.texts.sources.format(titles=titles) if cited else ""
+    return summarised(INTENT, [*first, *rest], first, source_line, tuple(buttons))
 
 
-Built = tuple[list[str], list[str], list[Button]]
+# (the first message's parts, the rest of the reply, source ids, buttons)
+Built = tuple[list[str], list[str], list[str], list[Button]]
 
 
 def _placed(reading: LabReading, labs: Labs, test: LabTest) -> Built:
     t = labs.texts
     value, unit = _num(reading.value), _esc(unit_label(labs, reading.unit))
-    top = [t.title.format(test=_esc(test.name), value=value, unit=unit)]
-    if reading.converted:
-        values = ", ".join(f"{_num(v)} {_esc(unit_label(labs, u))}" for u, v in reading.converted)
-        top.append(t.converted.format(values=values))
-    if reading.unit_assumed:
-        top.append(t.assumed_unit.format(unit=unit))
     verdicts = {v.scheme: v for v in reading.verdicts}
     headline = verdicts[reading.headline or test.primary.id]
+    advice = test.advice[headline.cls]
+    converted = ""
+    if reading.converted:
+        values = ", ".join(f"{_num(v)} {_esc(unit_label(labs, u))}" for u, v in reading.converted)
+        converted = t.bottom_converted.format(values=values)
+    top = [
+        t.bottom_line.format(
+            test=_esc(test.name), value=value, unit=unit, converted=converted, bottom=advice.bottom
+        )
+    ]
+    if reading.unit_assumed:
+        top.append(t.assumed_unit.format(unit=unit))
     scheme = _scheme(test, headline.scheme)
-    top.append(t.headline.format(scheme=_esc(scheme.name), says=headline.says))
     lines = [t.cutoffs_title]
     lines += [_scheme_line(labs, s, verdicts[s.id]) for s in test.schemes]
-    advice = test.advice[headline.cls]
-    parts = ["\n".join(top), "\n".join(lines), advice.text, *(n.text for n in test.notes)]
+    rest = [
+        t.headline.format(scheme=_esc(scheme.name), says=headline.says),
+        "\n".join(lines),
+        advice.text,
+        *(n.text for n in test.notes),
+    ]
     cited = [src for s in test.schemes for src in s.sources]
     cited += [*advice.sources, *(src for n in test.notes for src in n.sources)]
     if _crosses_dimension(labs, test):
-        parts.append(t.conversion_note.format(factor=format_number(labs.conversion.pmol_per_pg)))
+        rest.append(t.conversion_note.format(factor=format_number(labs.conversion.pmol_per_pg)))
         cited += labs.conversion.sources
-    parts.append(f"{t.ranges_differ}\n{t.doctor}")
-    return parts, cited, []
+    rest.append(f"{t.ranges_differ}\n{t.doctor}")
+    return ["\n".join(top)], rest, cited, []
 
 
 def _no_value(reading: LabReading, labs: Labs, test: LabTest) -> Built:
+    """ "MMA high": what the report's word means leads; what the test is follows."""
     t = labs.texts
-    parts = [test.about.text]
+    lead = []
     cited = list(test.about.sources)
     cls = test.qualifiers.get(reading.qualifier or "")
     if cls is not None:
         advice = test.advice[cls]
         word = _esc(reading.qualifier or "")
-        parts.append(t.qualifier.format(word=word, advice=advice.text.strip()))
+        lead.append(t.qualifier.format(word=word, advice=advice.text.strip()))
         cited += advice.sources
     lines = [t.about_cutoffs]
     lines += [_scheme_line(labs, s, None) for s in test.schemes]
-    parts.append("\n".join(lines))
     cited += [src for s in test.schemes for src in s.sources]
-    parts.append(t.ask_value.format(example=_esc(test.example)))
-    parts.append(f"{t.ranges_differ}\n{t.doctor}")
-    return parts, cited, []
+    rest = [
+        test.about.text,
+        "\n".join(lines),
+        t.ask_value.format(example=_esc(test.example)),
+        f"{t.ranges_differ}\n{t.doctor}",
+    ]
+    return (lead, rest, cited, []) if lead else (rest[:1], rest[1:], cited, [])
 
 
 def _needs_unit(reading: LabReading, labs: Labs, test: LabTest) -> Built:
     text = labs.texts.ask_unit.format(test=_esc(test.name), value=_num(reading.value))
-    return [text], [], _unit_buttons(reading, labs, test)
+    return [text], [], [], _unit_buttons(reading, labs, test)
 
 
 def _wrong_unit(reading: LabReading, labs: Labs, test: LabTest) -> Built:
     t = labs.texts
     units = t.unit_or.join(_esc(unit_label(labs, u)) for u in test.units)
     text = t.wrong_unit.format(test=_esc(test.name), units=units, amount=_amount(labs, reading))
-    return [text], [], _unit_buttons(reading, labs, test)
+    return [text], [], [], _unit_buttons(reading, labs, test)
 
 
 def _impossible(reading: LabReading, labs: Labs, test: LabTest) -> Built:
     text = labs.texts.impossible.format(test=_esc(test.name), amount=_amount(labs, reading))
-    return [text], [], []
+    return [text], [], [], []
 
 
 _BUILDERS = {
@@ -156,10 +170,6 @@ def _crosses_dimension(labs: Labs, test: LabTest) -> bool:
 
 def _scheme(test: LabTest, scheme_id: str) -> Scheme:
     return next(s for s in test.schemes if s.id == scheme_id)
-
-
-def _dedupe(ids: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(ids))
 
 
 def _amount(labs: Labs, reading: LabReading) -> str:

@@ -24,6 +24,8 @@ from bot.core.tools.parsing import action_number, fold, number_value
 
 INTENT = "lab_result"
 ACTION_PREFIX = "lab"
+ASSUMED = "a"  # "lab:hcy:18:umol:a": the unit was not written, the test's own was assumed
+QUALIFIERS = ("high", "low", "normal")  # "lab:mma:high": a report's word, no number
 
 
 class Status(StrEnum):
@@ -114,16 +116,33 @@ def lab_action(test: str, value: float, unit: str) -> str:
     return f"{ACTION_PREFIX}:{test}:{action_number(value)}:{unit}"
 
 
+def reading_action(reading: LabReading) -> str:
+    """What the More and Sources buttons of this reading's reply carry, to read it again."""
+    if reading.status is Status.no_value and reading.qualifier:
+        return f"{ACTION_PREFIX}:{reading.test}:{reading.qualifier}"
+    if reading.value is None or reading.unit is None:
+        return f"{ACTION_PREFIX}:{reading.test}"  # never read again: such replies are short
+    action = lab_action(reading.test, reading.value, reading.unit)
+    return f"{action}:{ASSUMED}" if reading.unit_assumed else action
+
+
 def reading_from_action(action: str, labs: Labs) -> LabReading | None:
-    """The reading a unit button stands for; None for data this content does not know."""
+    """The reading a unit button (or `reading_action`) stands for; None for data this content
+    does not know."""
     prefix, _, rest = action.partition(":")
     test_id, _, rest = rest.partition(":")
-    raw, _, unit_id = rest.partition(":")
+    raw, _, rest = rest.partition(":")
+    unit_id, _, flag = rest.partition(":")
     test = labs.test(test_id)
-    value = number_value(raw) if raw else None
-    if prefix != ACTION_PREFIX or test is None or value is None or unit_id not in test.units:
+    if prefix != ACTION_PREFIX or test is None:
         return None
-    return _read(labs, test, value, unit_id, assumed=False)
+    if raw in QUALIFIERS and not unit_id and raw in test.qualifiers and not test.needs_value:
+        return LabReading(test.id, Status.no_value, qualifier=raw)
+    value = number_value(raw) if raw else None
+    assumed = flag == ASSUMED and unit_id == test.default_unit
+    if value is None or unit_id not in test.units or (flag and not assumed):
+        return None
+    return _read(labs, test, value, unit_id, assumed=assumed)
 
 
 def _test(labs: Labs, test_id: str) -> LabTest:
