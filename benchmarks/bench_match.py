@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from bot.content import Content  # noqa: E402
 from bot.content.model_cache import ModelDirectory  # noqa: E402
 from bot.content.urgent import load_urgent_examples  # noqa: E402
+from bot.core.conversation import Dialogue  # noqa: E402
 from bot.core.engine import Engine  # noqa: E402
 from tests.fuzz import fuzz_messages  # noqa: E402
 
@@ -91,6 +92,18 @@ def never_repeating(engine: Engine, count: int, seed: int = 5) -> int:
     return words
 
 
+def conversation(engine: Engine) -> Callable[[str], object]:
+    """Every message a follow-up of the one before: the dialogue state carried along, as
+    Telegram does per chat (issue 13), so the follow-up rules run on each."""
+    state: list[Dialogue | None] = [None]
+
+    def answer(text: str) -> object:
+        state[0], reply = engine.turn(state[0], text, time.time())
+        return reply
+
+    return answer
+
+
 def memory_mb() -> tuple[float, float]:
     """(resident now, peak resident so far) in MB; where /proc is missing, the peak twice."""
     status = Path("/proc/self/status")
@@ -128,6 +141,8 @@ def main() -> int:
     load_s = time.perf_counter() - started
     stages.append(("shipped engine loaded", memory_mb()))
     rows = [("shipped", len(engine.content.intents), measure(engine.ask, messages, args.repeat))]
+    rows.append(("shipped, as one conversation (`turn`)", len(engine.content.intents),
+                 measure(conversation(engine), messages, args.repeat)))  # fmt: skip
     stages.append((f"after {len(messages) * (args.repeat + 1)} messages", memory_mb()))
     made_up = never_repeating(engine, 4000)
     stages.append((f"after {made_up:,} made-up words", memory_mb()))

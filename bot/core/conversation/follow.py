@@ -20,6 +20,7 @@ from bot.core.conversation.dialogue import Dialogue
 from bot.core.reply import Button, Reply, ReplyKind
 from bot.core.tools import intake as intake_tool
 from bot.core.tools import labs as lab_tool
+from bot.core.understand.match import Analysis
 
 if TYPE_CHECKING:
     from bot.core.engine import Engine
@@ -45,6 +46,7 @@ class _Read:
     foods: tuple[str, ...]
     ages: tuple[int, ...]
     named: bool  # names a topic of its own (a food, nutrient, medicine, condition, …)
+    analysis: Analysis | None = None  # the matcher's reading, reused for the topics
 
     def has(self, phrase: str) -> bool:
         return f" {phrase} " in self.joined
@@ -115,7 +117,7 @@ class FollowUps:
         ages = tuple(int(e.value) for e in found if e.kind == "age" and e.value.isdigit())
         foods = analysis.foods if analysis else ()
         named = any(e.kind in _TOPIC_KINDS for e in found)
-        return _Read(words, f" {' '.join(words)} ", foods, ages, named)
+        return _Read(words, f" {' '.join(words)} ", foods, ages, named, analysis)
 
     def _shaped(self, read: _Read, reply: Reply) -> bool:
         """Short, or opening like a follow-up, or carrying a follow-up's cue (a verdict, a
@@ -384,7 +386,7 @@ class FollowUps:
         if reply.intent == MEAL_INTENT:
             meal = meal or text or live.meal
         stage = _stage_of(details) or live.life_stage
-        topics = self._topics(text, reply) if text else ((reply.intent,) if reply.intent else ())
+        topics = self._topics(read, reply) if text else ((reply.intent,) if reply.intent else ())
         return Dialogue(
             intent=reply.intent or live.intent,
             food=reply.food or (live.food if reply.intent == live.intent else None),
@@ -397,11 +399,10 @@ class FollowUps:
             updated_at=now,
         )
 
-    def _topics(self, text: str, reply: Reply) -> tuple[str, ...]:
+    def _topics(self, read: _Read, reply: Reply) -> tuple[str, ...]:
         """What the message could be about: the answer's intent and the model's runners-up."""
         engine = self.engine
-        analysis = engine.matcher.analyse(engine.normalise(text[:500]))
-        ranked = engine.matcher.rank(analysis)
+        ranked = engine.matcher.rank(read.analysis) if read.analysis else []
         medical = [
             s.intent
             for s in ranked[:3]
