@@ -127,3 +127,34 @@ def test_chat_shows_more_and_sources_and_prints_what_they_show(engine: Engine) -
         assert text in out
     assert out.index(shown[0]) < out.index(shown[1]) < out.index(shown[2])
     assert "Source:" not in shown[0] and "Source:" in shown[2]
+
+
+def test_the_console_answers_every_telegram_command_the_same_way(engine: Engine) -> None:
+    """Console parity (issue 13): /start's first screen, /privacy, /forget and the commands
+    that are a window onto one engine action give the Telegram replies."""
+    from bot.cli.chat import Personal, _turn, start_screen
+    from bot.cli.check import ConsoleCheck
+    from bot.content.questionnaire import load_questionnaire
+    from bot.core.check import CheckEngine
+    from bot.core.commands import INTENT_COMMANDS, MAIN_MENU
+
+    content = Path(__file__).resolve().parents[1] / "content"
+    console = ConsoleCheck.of(CheckEngine(load_questionnaire(content)), engine.message)
+    first = start_screen(engine)
+    assert [b.action for b in first.buttons] == [action for _, action in MAIN_MENU]
+    assert engine.message("cli_intro") in first.text and "/quit" in first.text
+    personal = Personal()
+    [privacy] = _turn(engine, console, first, "/privacy", personal)
+    assert privacy.text == engine.message("tg_privacy")
+    for name in ("causes", "remedies", "foods", "about"):
+        [shown] = _turn(engine, console, first, f"/{name}", personal)
+        expected = engine.act(INTENT_COMMANDS[name])
+        assert expected is not None and shown.text == expected.text, name
+    [helped] = _turn(engine, console, first, "/help", personal)
+    assert helped.text.endswith(engine.message("tg_help_commands"))
+    _turn(engine, console, first, "how much b12 do i need a day", personal)
+    assert personal.dialogue is not None and personal.dialogue.intent == "daily_needs"
+    [forgot] = _turn(engine, console, first, "/forget", personal)
+    assert forgot.text == engine.message("tg_forget_done") and personal.dialogue is None
+    [pressed] = _turn(engine, console, first, "3", personal)  # the first screen's buttons work
+    assert pressed.intent == MAIN_MENU[2][1].removeprefix("i:")

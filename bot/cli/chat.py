@@ -16,10 +16,12 @@ from dataclasses import dataclass, replace
 
 from bot.cli.check import ConsoleCheck
 from bot.cli.render import render
+from bot.core import views
 from bot.core.check import CheckEngine
+from bot.core.commands import INTENT_COMMANDS, MAIN_MENU
 from bot.core.conversation import Dialogue
 from bot.core.engine import Engine
-from bot.core.reply import Reply, ReplyKind
+from bot.core.reply import Button, Reply, ReplyKind
 from bot.core.tools import intake
 
 PROMPT = "you> "
@@ -38,8 +40,9 @@ class Personal:
 def chat(engine: Engine, check: CheckEngine) -> int:
     colour = sys.stdout.isatty()
     console = ConsoleCheck.of(check, engine.message)
-    print(render(engine.act("i:greeting") or engine.ask("hi"), colour))
-    last: Reply | None = None
+    first = start_screen(engine)
+    print(render(first, colour))
+    last: Reply | None = first
     personal = Personal()
     while True:
         try:
@@ -67,6 +70,22 @@ def _turn(
     command = line.strip().lower()
     if command.split(maxsplit=1)[:1] == [INTAKE_COMMAND]:
         return _intake(engine, personal, line.strip()[len(INTAKE_COMMAND) :].strip())
+    name = command.split(maxsplit=1)[0].lstrip("/") if command.startswith("/") else ""
+    if name == "start":
+        return [start_screen(engine)]
+    if name == "privacy":
+        return [Reply(engine.message("tg_privacy"), ReplyKind.answer)]
+    if name == "forget":  # what Telegram deletes from the database, this session forgets
+        personal.life_stage = personal.meal = personal.dialogue = None
+        console.forget()
+        return [Reply(engine.message("tg_forget_done"), ReplyKind.answer)]
+    if name in INTENT_COMMANDS and name != "check":
+        shown = engine.act(INTENT_COMMANDS[name])
+        if shown is not None and name == "help":  # the commands follow the whole answer
+            whole = views.whole(shown)
+            return [replace(whole, text=f"{whole.text}\n\n{engine.message('tg_help_commands')}")]
+        if shown is not None:
+            return [shown]
     if command == "/check":
         return console.start()
     if command == "/result":
@@ -104,6 +123,14 @@ def _turn(
     if replies[-1].intent == intake.INTENT:
         personal.meal = (personal.dialogue.meal if personal.dialogue else None) or line
     return replies
+
+
+def start_screen(engine: Engine) -> Reply:
+    """/start, as on Telegram: the welcome, the disclaimer and the first screen's buttons,
+    after a line saying this is the offline console and how to leave it."""
+    text = "\n\n".join(engine.message(key) for key in ("cli_intro", "tg_welcome", "tg_disclaimer"))
+    buttons = tuple(Button(engine.message(label), action) for label, action in MAIN_MENU)
+    return Reply(text, ReplyKind.social, buttons=buttons)
 
 
 def _intake(engine: Engine, personal: Personal, meal: str) -> list[Reply]:

@@ -135,6 +135,10 @@ class ConsoleCheck:
     def last_result(self) -> list[Reply]:
         return [self._last(0)]
 
+    def forget(self) -> None:
+        """/forget: the running check and the last result go, as Telegram deletes them."""
+        self.state, self.result = None, None
+
     def _last(self, part: int) -> Reply:
         if self.result is None:
             return Reply(self.texts("tg_result_none"), ReplyKind.answer)

@@ -36,6 +36,7 @@ from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.core import views
+from bot.core.commands import INTENT_COMMANDS
 from bot.core.conversation import Dialogue
 from bot.core.engine import Engine
 from bot.core.reply import Reply, ReplyKind
@@ -49,16 +50,6 @@ from bot.telegram.send import acknowledge, menu_markup, send_html, send_reply, s
 log = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
-
-#: Commands that are a window onto one engine action.
-INTENT_COMMANDS: dict[str, str] = {
-    "help": "i:help",
-    "check": "i:start_check",
-    "foods": "fg:menu",  # the food-group browser; its groups lead to the foods
-    "causes": "i:causes_overview",
-    "remedies": "i:remedies_compare",
-    "about": "i:about",
-}
 
 _GROUPS = (ChatType.GROUP, ChatType.SUPERGROUP)
 INLINE_CACHE_SECONDS = 300  # answers change only with a content release

@@ -7,6 +7,7 @@ describes the command menu and main menu in terms of those keys.
 
 from __future__ import annotations
 
+from bot.core.commands import MAIN_MENU
 from bot.core.engine import Engine
 
 WELCOME = "tg_welcome"
@@ -35,15 +36,6 @@ INLINE_POPULAR = "tg_inline_popular"
 INLINE_FOOTER = "tg_inline_footer"
 
 #: The main menu under /start: (label key, engine action), two buttons a row.
-MAIN_MENU: tuple[tuple[str, str], ...] = (
-    ("tg_menu_check", "i:start_check"),
-    ("tg_menu_foods", "i:food_sources"),
-    ("tg_menu_causes", "i:causes_overview"),
-    ("tg_menu_remedies", "i:remedies_compare"),
-    ("tg_menu_tests", "i:deficiency_testing"),
-    ("tg_menu_about", "i:about"),
-)
-
 #: Commands shown in Telegram's menu, in order. /stats is registered for admins only.
 PUBLIC_COMMANDS: tuple[str, ...] = (
     "start",
