@@ -113,13 +113,14 @@ def _turn(
     if replies[-1].kind is ReplyKind.start_check:
         return [*replies[:-1], *console.start()]
     if engine.followups is not None and replies[-1].text == alone.text:  # not a check answer
-        dialogue = personal.dialogue
-        if dialogue is not None and dialogue.life_stage is None and personal.life_stage:
-            dialogue = replace(dialogue, life_stage=personal.life_stage)
-        personal.dialogue, reply = engine.followups.follow(dialogue, line, alone, time.time())
-        added = tuple(b for b in replies[-1].buttons if b not in alone.buttons)
-        if reply is not alone:
-            replies[-1] = replace(reply, buttons=(*reply.buttons, *added))
+        personal.dialogue, replies[-1] = engine.followups.follow(
+            personal.dialogue,
+            line,
+            alone,
+            time.time(),
+            shown=replies[-1],
+            life_stage=personal.life_stage,
+        )
     if replies[-1].intent == intake.INTENT:
         personal.meal = (personal.dialogue.meal if personal.dialogue else None) or line
     return replies

@@ -46,6 +46,7 @@ URGENT = "urgent_help"  # the intent id of every urgent reply; no phrasing score
 URGENT_ACTION = "u:"  # a button to another emergency's reply: "u:<situation id>"
 FOOD_LOOKUP = "food_lookup"
 START_CHECK = "start_check"
+TOP_RANKED = 3  # intents a reply carries from the ranking: what else the message may be about
 MAX_CHARS = 4096  # Telegram's own limit on a message; anything longer is not a chat message
 REQUIRED_MESSAGES = (
     "source_line fallback fallback_suggest none_of_these empty emoji_only too_long "
@@ -186,7 +187,9 @@ class Engine:
         )
         found = self.entities.find(analysis.corrected, analysis.foods)
         reply = self._unlisted_food(reply, found) or reply
-        return replace(self._with_mention(reply, verdict), entities=found)
+        return replace(
+            self._with_mention(reply, verdict), entities=found, ranked=tuple(ranked[:TOP_RANKED])
+        )
 
     def turn(self, dialogue: Dialogue | None, text: str, now: float) -> tuple[Dialogue, Reply]:
         """One message of a conversation: the reply read against the dialogue so far, and

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from bot.core.understand.entities import Entity
+from bot.core.understand.match import Scored
 
 
 class ReplyKind(StrEnum):
@@ -46,6 +47,7 @@ class Reply:
         None  # what a tool found (lab value, meal items), for --json
     )
     entities: tuple[Entity, ...] = ()  # what the message names (food, nutrient, age, …)
+    ranked: tuple[Scored, ...] = ()  # the model's top intents for the message (follow-ups)
     more: str | None = None  # the whole reply More shows instead of `text` (no Source line yet)
     sources: str | None = None  # the "Source: …" line Sources adds, not yet shown
 

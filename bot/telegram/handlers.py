@@ -17,7 +17,6 @@ import contextlib
 import html
 import logging
 import re
-from dataclasses import replace
 
 from telegram import (
     Bot,
@@ -373,11 +372,9 @@ async def _in_context(
         stored = Dialogue.from_dict(await d.storage.load_dialogue(user.id, chat.id))
     if d.engine.followups is None:
         return stored or Dialogue(), shown
-    if stored is not None and stored.life_stage is None and life_stage:
-        stored = replace(stored, life_stage=life_stage)
-    dialogue, reply = d.engine.followups.follow(stored, text, alone, d.clock())
-    added = tuple(b for b in shown.buttons if b not in alone.buttons)
-    reply = replace(reply, buttons=(*reply.buttons, *added)) if reply is not alone else shown
+    dialogue, reply = d.engine.followups.follow(
+        stored, text, alone, d.clock(), shown=shown, life_stage=life_stage
+    )
     with contextlib.suppress(StorageUnavailable):
         await d.storage.save_dialogue(user.id, chat.id, dialogue.to_dict())
     return dialogue, reply

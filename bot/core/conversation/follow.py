@@ -20,7 +20,6 @@ from bot.core.conversation.dialogue import Dialogue
 from bot.core.reply import Button, Reply, ReplyKind
 from bot.core.tools import intake as intake_tool
 from bot.core.tools import labs as lab_tool
-from bot.core.understand.match import Analysis
 
 if TYPE_CHECKING:
     from bot.core.engine import Engine
@@ -30,11 +29,11 @@ MEAL_INTENT = intake_tool.INTENT
 _KEEPS = (ReplyKind.urgent, ReplyKind.invalid, ReplyKind.start_check)
 _ANSWERED = (ReplyKind.answer, ReplyKind.food)
 FOOD = "food_lookup"
-TOPIC_MIN = 20.0
+TOPIC_MIN = 20.0  # a ranked intent at least this sure counts as something the message is about
 _TOPIC_KINDS = frozenset(
     {"food", "nutrient", "medicine", "condition", "test", "body_part", "time_of_day"}
 )
-FOOD_TOPIC = "food:"  # a topic that is one food card: "salmon or tuna?" is about two  # a ranked intent at least this sure counts as something the message is about
+FOOD_TOPIC = "food:"  # a topic that is one food card: "salmon or tuna?" is about two
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +45,6 @@ class _Read:
     foods: tuple[str, ...]
     ages: tuple[int, ...]
     named: bool  # names a topic of its own (a food, nutrient, medicine, condition, …)
-    analysis: Analysis | None = None  # the matcher's reading, reused for the topics
 
     def has(self, phrase: str) -> bool:
         return f" {phrase} " in self.joined
@@ -78,25 +76,50 @@ class FollowUps:
         self._stage_words = {
             stage: [fold(w) for w in words] for stage, words in conversation.stage_words.items()
         }
+        for stage in engine.tools.intake.life_stages if engine.tools else ():
+            self._stage_words.setdefault(stage.id, []).extend(fold(w) for w in stage.words)
         self._list_cues = [fold(c) for c in conversation.list_cues if fold(c)]
         self._months = {fold(w) for w in conversation.month_words} | set(conversation.month_words)
 
     # -- the one entry point ---------------------------------------------------------------
 
     def follow(
-        self, dialogue: Dialogue | None, text: str, reply: Reply, now: float
+        self,
+        dialogue: Dialogue | None,
+        text: str,
+        reply: Reply,
+        now: float,
+        *,
+        shown: Reply | None = None,
+        life_stage: str | None = None,
     ) -> tuple[Dialogue, Reply]:
+        """`reply` is the engine's reply to `text` alone. A window that added to it (the
+        check's "Continue the check" button) passes what it would show as `shown`: those
+        buttons stay on whatever is sent. `life_stage` is the one the window stored."""
         live = dialogue or Dialogue()
         if live.expired(now, self.spec.expire_after_minutes):
             live = replace(Dialogue(), life_stage=live.life_stage)
-        read = self._read(text)
+        if live.life_stage is None and life_stage:
+            live = replace(live, life_stage=life_stage)
+        dialogue, answer = self._follow(live, text, reply, now)
+        if shown is None:
+            return dialogue, answer
+        if answer is reply:
+            return dialogue, shown
+        added = tuple(b for b in shown.buttons if b not in reply.buttons)
+        return dialogue, replace(answer, buttons=(*answer.buttons, *added))
+
+    def _follow(
+        self, live: Dialogue, text: str, reply: Reply, now: float
+    ) -> tuple[Dialogue, Reply]:
+        read = self._read(text, reply)
         meal, resolved = None, None
         known = live.intent or live.topics or live.lab or live.meal
         if reply.kind not in _KEEPS and known and self._shaped(read, reply):
             resolved = self._resolve(live, read, text, reply)
             if resolved is not None:
                 reply, meal = resolved
-        dialogue = self._remember(live, read, text, reply, now, meal)
+        dialogue = self._remember(live, text, reply, now, meal)
         if resolved is not None and reply.intent:
             # A follow-up answered in context is about what it was answered with, not about
             # what its few words would mean on their own.
@@ -105,19 +128,26 @@ class FollowUps:
 
     def pressed(self, dialogue: Dialogue | None, reply: Reply, now: float) -> Dialogue:
         """A button's reply becomes the context too ("and tofu?" after a tapped food card)."""
-        return self._remember(dialogue or Dialogue(), self._read(""), "", reply, now, None)
+        return self._remember(dialogue or Dialogue(), "", reply, now, None)
 
     # -- reading ------------------------------------------------------------------------------
 
-    def _read(self, text: str) -> _Read:
-        normalised = self.engine.normalise(text[:500])
-        words = tuple(normalised.split())
-        analysis = self.engine.matcher.analyse(normalised) if words else None
-        found = self.engine.entities.find(analysis.corrected, analysis.foods) if analysis else ()
+    def _read(self, text: str, reply: Reply) -> _Read:
+        """The message's words; what it names comes from the engine's reply to it (`ask`
+        found the entities already), so it is not read twice."""
+        words = tuple(self.engine.normalise(text[:500]).split())
+        found = reply.entities
+        foods = tuple(e.value for e in found if e.kind == "food")
         ages = tuple(int(e.value) for e in found if e.kind == "age" and e.value.isdigit())
-        foods = analysis.foods if analysis else ()
         named = any(e.kind in _TOPIC_KINDS for e in found)
-        return _Read(words, f" {' '.join(words)} ", foods, ages, named, analysis)
+        return _Read(words, f" {' '.join(words)} ", foods, ages, named)
+
+    def _opens(self, read: _Read) -> bool:
+        return any(read.joined.startswith(f" {o} ") for o in self._openers)
+
+    def _sure(self, reply: Reply) -> bool:
+        """Answered confidently on its own."""
+        return reply.kind in _ANSWERED and reply.score >= self.engine.thresholds.sure
 
     def _shaped(self, read: _Read, reply: Reply) -> bool:
         """Short, or opening like a follow-up, or carrying a follow-up's cue (a verdict, a
@@ -126,9 +156,9 @@ class FollowUps:
         count = len(read.words)
         if not count or any(read.has(c) for c in self._fresh):
             return False
-        if any(read.joined.startswith(f" {o} ") for o in self._openers):
+        if self._opens(read):
             return True
-        sure = reply.kind in _ANSWERED and reply.score >= self.engine.thresholds.sure
+        sure = self._sure(reply)
         if sure and count > self.spec.max_followup_words:
             return False
         cued = any(read.has(c) for c in self._verdict) or self._sub_name(read) is not None
@@ -157,12 +187,9 @@ class FollowUps:
 
     def _new_question(self, read: _Read, reply: Reply) -> bool:
         """Names its own topic, points back at nothing and is answered confidently alone."""
-        if any(read.joined.startswith(f" {o} ") for o in self._openers):
+        if self._opens(read) or any(w in self._anaphora for w in read.words):
             return False
-        if any(w in self._anaphora for w in read.words):
-            return False
-        sure = reply.kind in _ANSWERED and reply.score >= self.engine.thresholds.sure
-        return read.named and sure
+        return read.named and self._sure(reply)
 
     def _verdict_on(self, live: Dialogue, read: _Read, _: str) -> tuple[Reply, str | None] | None:
         """ "so is it low?" after a lab number, "is that enough?" after a meal."""
@@ -209,14 +236,9 @@ class FollowUps:
             found = self.spec.stage_for_age(age)
             if found is not None:
                 return found
-        tools = self.engine.tools
         for stage, words in self._stage_words.items():
             if any(read.has(w) for w in words):
                 return stage
-        if tools is not None:
-            for stage in tools.intake.life_stages:
-                if any(read.has(self.engine.normalise(w)) for w in stage.words):
-                    return stage.id
         return None
 
     def _stage_need(self, stage_id: str) -> Reply:
@@ -264,17 +286,12 @@ class FollowUps:
         ]
         if own and reply.kind in _ANSWERED and reply.intent not in topics:
             return None
-        places: dict[tuple[str, str | None], str] = {}
-        for topic in topics:
-            section = self.spec.sections.get(topic, {}).get(name)
-            if section is not None:
-                places.setdefault(self._place(topic, name, section), topic)
         if len(topics) > 1:  # the last message was about two things: ask which
             return self._which_one(topics, live)
-        if places:
-            (intent, heading), topic = next(iter(places.items()))
-            return self._section(intent, heading, name)
         topic = topics[0] if topics else None
+        section = self.spec.sections.get(topic or "", {}).get(name)
+        if topic is not None and section is not None:
+            return self._section(*self._place(topic, name, section), name)
         if topic in self.engine.content.intents:  # no such part: the topic's answer again
             return replace(self.engine.answer_intent(topic, 100.0), details={"section": name})
         return None
@@ -329,11 +346,8 @@ class FollowUps:
         again = self.engine.ask(spec.template.format(rest=rest))
         # A food question counts only with its food: the bare "look up a food" help does not.
         fits = again.food is not None or (again.intent in spec.intents and again.intent != FOOD)
-        if again.kind in _ANSWERED and fits and again.intent != live.intent:
-            return again
-        if again.kind in _ANSWERED and fits and reply.kind not in _ANSWERED:
-            return again
-        return None
+        new_topic = again.intent != live.intent or reply.kind not in _ANSWERED
+        return again if again.kind in _ANSWERED and fits and new_topic else None
 
     def _which_one(self, topics: Sequence[str], live: Dialogue) -> Reply:
         """Did-you-mean buttons built from the context: the last message's topics (a food
@@ -373,7 +387,7 @@ class FollowUps:
     # -- remembering --------------------------------------------------------------------------
 
     def _remember(
-        self, live: Dialogue, read: _Read, text: str, reply: Reply, now: float, meal: str | None
+        self, live: Dialogue, text: str, reply: Reply, now: float, meal: str | None
     ) -> Dialogue:
         if reply.kind in (ReplyKind.invalid, ReplyKind.social):
             return replace(live, updated_at=now)
@@ -386,7 +400,7 @@ class FollowUps:
         if reply.intent == MEAL_INTENT:
             meal = meal or text or live.meal
         stage = _stage_of(details) or live.life_stage
-        topics = self._topics(read, reply) if text else ((reply.intent,) if reply.intent else ())
+        topics = self._topics(reply) if text else ((reply.intent,) if reply.intent else ())
         return Dialogue(
             intent=reply.intent or live.intent,
             food=reply.food or (live.food if reply.intent == live.intent else None),
@@ -399,13 +413,12 @@ class FollowUps:
             updated_at=now,
         )
 
-    def _topics(self, read: _Read, reply: Reply) -> tuple[str, ...]:
+    def _topics(self, reply: Reply) -> tuple[str, ...]:
         """What the message could be about: the answer's intent and the model's runners-up."""
         engine = self.engine
-        ranked = engine.matcher.rank(read.analysis) if read.analysis else []
         medical = [
             s.intent
-            for s in ranked[:3]
+            for s in reply.ranked
             if s.score >= TOPIC_MIN
             and engine.content.intents[s.intent].category is Category.medical
         ]
