@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test audit lint format eval bench clean
+.PHONY: run test postgres audit lint format eval bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,23 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(PY) -m bot run
 
-test: $(STAMP)
+# The storage tests start a throwaway PostgreSQL server (tests/pgserver.py) from Debian's
+# server binaries; install them on a machine that lacks them (root, apt-get).
+POSTGRES_BIN := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb))
+
+postgres:
+ifeq ($(POSTGRES_BIN),)
+	@if [ -n "$$PG_BIN" ]; then exit 0; fi; \
+	if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		echo "installing PostgreSQL's server (Debian's postgresql package) for the tests"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null || \
+		{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null; }; \
+	else \
+		echo "PostgreSQL's server binaries are missing: install Debian's postgresql package or set PG_BIN" >&2; exit 1; \
+	fi
+endif
+
+test: $(STAMP) postgres
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/bandit -q -c pyproject.toml -r bot -b bandit-baseline.json

@@ -2,6 +2,15 @@
 
     .venv/bin/python benchmarks/bench_e2e.py [--users 500] [--questions 2] [--pace 0.6]
                           [--max-rate 0] [--patience 300] [--source DIR] [--skip-echo]
+    .venv/bin/python benchmarks/bench_e2e.py --replicas 3 --database postgresql [--users 500]
+
+Scale-out (--replicas N --database postgresql): the same load runs against one bot on SQLite
+(polling, the default deployment) and then against N webhook replicas sharing a PostgreSQL
+server that the script starts on 127.0.0.1 (tests/pgserver.py), behind a small round-robin
+proxy (tests/telegram_bot/replicas.py) — Telegram's side POSTs each update and retries it
+until answered 200, as Telegram does. Memory is each replica's peak (and their sum); the
+PostgreSQL server's own memory is not included. Everything shares this machine's cores, so
+replicas add no CPU here: the run shows what the shared database and the extra hop cost.
 
 Each user, concurrently with all the others, asks a free-text question, takes a whole B12
 check (/check, then button presses — driven by the same pure state machine the tests use as
@@ -50,6 +59,7 @@ THIS = Path(__file__).resolve()
 REPO = THIS.parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests" / "telegram_bot"))
+sys.path.insert(0, str(REPO / "tests"))
 
 QUESTIONS = [
     "why do I get cramps at night",
@@ -58,7 +68,7 @@ QUESTIONS = [
     "is b12 safe",
     "what causes muscle cramps",
 ]
-_OUR_ENV = ("TELEGRAM_", "MODE", "WEBHOOK_", "DATABASE_PATH", "ADMIN_IDS", "LOG_LEVEL")
+_OUR_ENV = ("TELEGRAM_", "MODE", "WEBHOOK_", "DATABASE_", "ADMIN_IDS", "LOG_LEVEL")
 
 
 # -- the echo bot (run as `bench_e2e.py --echo-bot`, in its own process) -----------------------
@@ -289,6 +299,8 @@ class Result:
     limited_sends: int
     memory_mb: float
     exit_code: int | None
+    replicas: int = 1
+    retries: int = 0  # webhook deliveries Telegram had to repeat
 
     @property
     def throughput(self) -> float:
@@ -384,6 +396,57 @@ async def run_load(
     )  # fmt: skip
 
 
+async def run_replicated(
+    name: str, replicas: int, users: int, questions: list[str], patience: float, pace: float
+) -> Result:
+    """The real bot as `replicas` webhook processes on one PostgreSQL, behind the proxy."""
+    from pgserver import PostgresServer
+    from replicas import Replica, RoundRobinProxy, deliver_by_webhook
+
+    from bot.content.questionnaire import load_questionnaire
+    from bot.core.check import CheckEngine
+    from bot.telegram.service import content_dir
+
+    check = CheckEngine(load_questionnaire(content_dir()))
+    fake = await make_fake_class()().start()
+    outcome = Outcome()
+    server = PostgresServer().start()
+    proxy = await RoundRobinProxy([]).start()
+    bots: list[Any] = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            database = await server.new_database()
+            bots = [Replica(n, fake, database, proxy.url, Path(tmp)) for n in range(replicas)]
+            for bot in bots:
+                bot.env["LOG_LEVEL"] = "WARNING"
+            proxy.backends = [bot.url for bot in bots]
+            await asyncio.gather(*(bot.start() for bot in bots))
+            delivery = deliver_by_webhook(fake, proxy.url + "/telegram/hook", patience=patience)
+            people = [User(fake, 10_000 + n, outcome, patience, pace) for n in range(users)]
+            for person in people:
+                fake.private_chat(person.user)
+            start = time.perf_counter()
+            await asyncio.gather(*(real_user(p, check, questions) for p in people))
+            elapsed = time.perf_counter() - start
+            await asyncio.sleep(0.5)
+            for person in people:
+                person._drain()
+            memories = [bot.peak_memory_mb() for bot in bots]
+            codes = [await bot.terminate() for bot in bots]
+    finally:
+        for bot in bots:
+            await bot.kill()
+        await proxy.stop()
+        server.stop()
+    answered = fake.answered_queries()
+    limited = len(fake.calls_to("sendMessage")) + len(fake.calls_to("editMessageText"))
+    await fake.stop()
+    return Result(
+        name, users, outcome.sent, elapsed, outcome, len(fake.pressed - answered), limited,
+        sum(memories), next((c for c in codes if c != 0), 0), replicas, delivery.retries,
+    )  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=500)
@@ -407,6 +470,16 @@ def main() -> None:
         "under the bot's flood limit of 20 updates in 10 s)",
     )
     parser.add_argument("--skip-echo", action="store_true", help="only the real bot")
+    parser.add_argument(
+        "--replicas", type=int, default=1, help="webhook replicas for the scale-out run"
+    )
+    parser.add_argument(
+        "--database",
+        choices=["sqlite", "postgresql"],
+        default="sqlite",
+        help="postgresql: also run --replicas webhook replicas on one PostgreSQL server and "
+        "compare them with one bot on SQLite (no echo bot then)",
+    )
     parser.add_argument("--echo-bot", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.echo_bot:
@@ -418,7 +491,8 @@ def main() -> None:
 async def bench(args: argparse.Namespace) -> None:
     questions = [QUESTIONS[n % len(QUESTIONS)] for n in range(args.questions)]
     runs = [("B12 bot", [sys.executable, "-m", "bot", "serve"])]
-    if not args.skip_echo:
+    scale_out = args.database == "postgresql"
+    if not args.skip_echo and not scale_out:
         runs.append(("echo bot", [sys.executable, str(THIS), "--echo-bot"]))
     results = []
     for name, command in runs:
@@ -435,6 +509,15 @@ async def bench(args: argparse.Namespace) -> None:
                 args.pace,
             )
         )
+    if scale_out:
+        name = f"{args.replicas}× PG"
+        print(f"running {name} (webhook) with {args.users} users …", flush=True)
+        results.append(
+            await run_replicated(
+                name, args.replicas, args.users, questions, args.patience, args.pace
+            )
+        )
+        results[0].name = "1× SQLite"
     report(results, args.max_rate)
 
 
@@ -460,11 +543,21 @@ def report(results: list[Result], max_rate: float) -> None:
         "sendMessage + editMessageText per second"
     )
     for r in results:
+        if r.replicas > 1:
+            print(
+                f"note: {r.name}: peak MB is the sum over {r.replicas} replicas "
+                f"({r.memory_mb / r.replicas:.1f} each on average); Telegram repeated "
+                f"{r.retries} deliveries"
+            )
         if r.outcome.extra:
             print(f"note: {r.name} sent {r.outcome.extra} replies nobody was waiting for")
         if r.exit_code not in (0, None):
             print(f"note: {r.name} exited with code {r.exit_code}")
-    if len(results) == 2:
+    if len(results) == 2 and results[1].replicas > 1:
+        single, many = results
+        ratio = many.throughput / single.throughput if single.throughput else float("nan")
+        print(f"throughput ratio {many.name} / {single.name}: {ratio:.2f} ({ratio:.0%})")
+    elif len(results) == 2:
         bot, echo = results
         ratio = bot.throughput / echo.throughput if echo.throughput else float("nan")
         print(f"throughput ratio B12 bot / echo bot: {ratio:.2f} ({ratio:.0%})")

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.storage.url import parse_url
+
 __all__ = ["Settings", "SettingsError", "load_settings"]
 
 # Telegram tokens look like "123456789:AAH…" (bot id, colon, 35 url-safe characters).
@@ -46,6 +48,9 @@ class Settings(BaseSettings):
     webhook_listen: str = "0.0.0.0"  # noqa: S104  # nosec B104  # see the line above
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     database_path: Path = Path("data/bot.sqlite3")
+    # sqlite:///path or postgresql://user:password@host:port/db; wins over DATABASE_PATH.
+    # A secret: the URL may carry a password.
+    database_url: SecretStr | None = None
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     # Telegram's own overall limit; 0 turns the limiter off (a self-hosted Bot API server
@@ -92,6 +97,16 @@ class Settings(BaseSettings):
             raise ValueError("must be an http:// or https:// URL")
         return value.strip()
 
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _check_database_url(cls, value: object) -> object:
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            parse_url(value)  # ValueError names the expected forms, never the value
+            return value.strip()
+        return value
+
     @field_validator("admin_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
@@ -120,6 +135,13 @@ class Settings(BaseSettings):
         if self.telegram_bot_token is None:
             raise SettingsError("TELEGRAM_BOT_TOKEN: not set")
         return self.telegram_bot_token.get_secret_value()
+
+    @property
+    def database(self) -> str:
+        """Where the state lives: DATABASE_URL when set, else the SQLite file DATABASE_PATH."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return str(self.database_path)
 
     @property
     def webhook_path(self) -> str:

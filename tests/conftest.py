@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from fsfaults import ReadOnly
+from pgserver import PostgresServer
 
 from bot.core.engine import Engine
 
@@ -25,3 +26,13 @@ def read_only() -> Iterator[ReadOnly]:
         yield faults
     finally:
         faults.clear()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server for the whole test session (tests/pgserver.py)."""
+    server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -19,6 +19,7 @@ VARIABLES = (
     "WEBHOOK_LISTEN",
     "WEBHOOK_PORT",
     "DATABASE_PATH",
+    "DATABASE_URL",
     "ADMIN_IDS",
     "LOG_LEVEL",
     "TELEGRAM_MAX_RATE",
@@ -141,3 +142,23 @@ def test_env_example_as_is_is_valid_apart_from_the_token(tmp_path: Path) -> None
     assert settings.mode == "polling"
     with pytest.raises(SettingsError, match="TELEGRAM_BOT_TOKEN"):
         load_settings()
+
+
+def test_database_url_wins_over_the_path_and_is_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_PATH", "data/x.sqlite3")
+    assert load_settings(require_token=False).database == "data/x.sqlite3"
+    url = "postgresql://bot:hunter2@db:5432/bot"
+    monkeypatch.setenv("DATABASE_URL", url)
+    settings = load_settings(require_token=False)
+    assert settings.database == url
+    assert "hunter2" not in repr(settings)
+
+
+@pytest.mark.parametrize("url", ["mysql://db/bot", "sqlite://no-slash", "postgres://"])
+def test_a_bad_database_url_names_the_variable_not_the_value(
+    monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", url)
+    with pytest.raises(SettingsError, match="DATABASE_URL") as raised:
+        load_settings(require_token=False)
+    assert url not in str(raised.value)

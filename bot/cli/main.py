@@ -57,6 +57,13 @@ def main(argv: list[str] | None = None) -> int:
         default="dev",
         help="for an emergency file: which half to run (the holdout half only to report)",
     )
+    storage = commands.add_parser("storage", help="database tools")
+    storage_actions = storage.add_subparsers(dest="action", required=True)
+    copy = storage_actions.add_parser(
+        "copy", help="copy every table of SRC into the empty DST (e.g. SQLite to PostgreSQL)"
+    )
+    copy.add_argument("source", help="sqlite:///path, postgresql://… or an SQLite file's path")
+    copy.add_argument("destination", help="the same forms; must hold no rows")
     commands.add_parser("serve", help="run the Telegram bot")
     commands.add_parser("run", help="serve when TELEGRAM_BOT_TOKEN is set, else chat")
 
@@ -64,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     directory: Path = args.content or CONTENT_DIR
     if args.command == "content" and args.action == "check":
         return _content_check(directory)
+    if args.command == "storage":
+        return _storage_copy(args.source, args.destination)
     if args.command == "serve" or (args.command == "run" and _has_token()):
         from bot.telegram import serve
 
@@ -103,6 +112,24 @@ def main(argv: list[str] | None = None) -> int:
 
     check = _check_engine(directory)
     return 1 if check is None else chat(engine, check)
+
+
+def _storage_copy(source: str, destination: str) -> int:
+    """`storage copy`: rows per table on success; a one-line error (exit 1) otherwise."""
+    import asyncio
+
+    from bot.storage import StorageError
+    from bot.storage.copy import copy_database
+
+    try:
+        copied = asyncio.run(copy_database(source, destination))
+    except (StorageError, ValueError) as error:
+        print(f"storage copy failed: {error}", file=sys.stderr)
+        return 1
+    for table, rows in copied.items():
+        print(f"{table}: {rows} rows")
+    print(f"copied {sum(copied.values())} rows")
+    return 0
 
 
 def _has_token() -> bool:

@@ -7,7 +7,8 @@ frozen dataclasses so callers cannot mistake them for live rows.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
@@ -16,6 +17,8 @@ from typing import Any, Protocol, runtime_checkable
 RETENTION = timedelta(days=90)
 #: A meal is kept only so a life-stage button can re-count it; after this it is stale.
 MEAL_RETENTION = timedelta(days=1)
+#: Processed update ids are kept this long: Telegram keeps an unconfirmed update 24 hours.
+UPDATE_RETENTION = timedelta(days=2)
 
 
 class StorageError(Exception):
@@ -92,6 +95,32 @@ class Storage(Protocol):
     """Everything the bot persists. All methods are safe to call from concurrent tasks."""
 
     async def close(self) -> None: ...
+
+    async def ping(self) -> None:
+        """Raise `StorageUnavailable` unless the database answers a query now (/readyz)."""
+
+    # applying an update (issue 14)
+    def applying(self, chat_id: int, update_id: int) -> AbstractAsyncContextManager[bool]:
+        """Apply one Telegram update of a chat: `async with storage.applying(chat, update) as
+        fresh:` yields False when the update was applied before (a redelivery: skip it).
+
+        Inside the block, this task's writes belong to that update. Updates of one chat wait
+        for each other, across processes where the backend is shared (PostgreSQL holds an
+        advisory lock on the chat for the block, and the whole block is one transaction
+        with the processed mark). When the database is down it yields True and applies
+        nothing itself: the handlers' own writes then fail as outages, as they do anyway."""
+
+    def once(self, key: str, fingerprint: str) -> AbstractAsyncContextManager[bool]:
+        """`async with storage.once("webhook", fp) as due:` — one process at a time holds the
+        block; `due` is True unless `key` was last done with this same `fingerprint`. A
+        block left without an exception records `fingerprint` as done (when `due`)."""
+
+    # copying between databases (bot/storage/copy.py)
+    async def export_rows(self, table: str) -> list[tuple[Any, ...]]:
+        """Every row of `table` (one of migrations.TABLES), its columns in that order."""
+
+    async def import_rows(self, table: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Add rows `export_rows` gave (from either backend) to an empty `table`."""
 
     # users
     async def touch_user(

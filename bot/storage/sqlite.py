@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 import os
@@ -37,6 +38,7 @@ from bot.storage.base import (
     MEAL_RETENTION,
     QUESTION_KINDS,
     RETENTION,
+    UPDATE_RETENTION,
     PendingQuestion,
     Result,
     Session,
@@ -45,9 +47,11 @@ from bot.storage.base import (
     User,
 )
 from bot.storage.fault import FaultLatch, StorageUnavailable, is_outage
-from bot.storage.migrations import MIGRATIONS, Migration
+from bot.storage.migrations import MIGRATIONS, TABLES, Migration
 
 log = logging.getLogger(__name__)
+
+_MARK = "INSERT OR IGNORE INTO processed_updates (update_id, chat_id, created_at) VALUES (?, ?, ?)"
 
 
 def _ts(now: datetime | None) -> int:
@@ -95,7 +99,19 @@ async def _connect(path: str) -> aiosqlite.Connection:
 
 
 class SQLiteStorage:
-    """`Storage` on a local SQLite file. Create it with `await SQLiteStorage.open(path)`."""
+    """`Storage` on a local SQLite file. Create it with `await SQLiteStorage.open(path)`.
+
+    Applying an update (`applying`): one process owns the file, and the Telegram layer
+    already runs a chat's updates one after another, so no lock is taken here. An update is
+    not one long transaction either — that would make every chat wait for each other's
+    Telegram calls on the one connection. Instead every write of conversation state made
+    while applying an update (the check, the dialogue, a life stage, a meal, /forget)
+    commits the update's processed mark in its own transaction, and the mark is written at
+    the end for an update that changed no state. A redelivered update whose state was saved
+    is therefore skipped; a process killed between two state writes of one update keeps the
+    first (the bookkeeping writes — the user record, the message log — carry no mark: they
+    are harmless to repeat, and marking the update before its state was saved would lose
+    the state on redelivery)."""
 
     def __init__(self, db: aiosqlite.Connection, path: str = ":memory:") -> None:
         self._db = db
@@ -108,6 +124,11 @@ class SQLiteStorage:
         # Faults injected by tests (`set_read_only`, `limit_pages`): a reopened connection
         # keeps them, as a reopened file would keep being read-only or full.
         self._injected: dict[str, int] = {}
+        # The update this task is applying, as (chat_id, update_id): see `applying`.
+        self._update: contextvars.ContextVar[tuple[int, int] | None] = contextvars.ContextVar(
+            f"sqlite-update-{id(self)}", default=None
+        )
+        self._once_lock = asyncio.Lock()
 
     @classmethod
     async def open(
@@ -252,9 +273,32 @@ class SQLiteStorage:
             with contextlib.suppress(sqlite3.Error):
                 await self._db.execute("ROLLBACK")
 
-    async def _write(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Cursor:
+    async def _write(
+        self, sql: str, params: Sequence[Any] = (), *, mark: bool = True
+    ) -> aiosqlite.Cursor:
+        """One statement; with the update's processed mark in the same transaction when this
+        task is applying an update and `mark` (a write of conversation state)."""
         async with self._writing():
-            return await self._db.execute(sql, params)
+            marking = self._marking() if mark else None
+            if marking is None:
+                return await self._db.execute(sql, params)
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = await self._db.execute(sql, params)
+                await self._db.execute(*marking)
+                await self._db.execute("COMMIT")
+            except BaseException:
+                await self._rollback()
+                raise
+            return cursor
+
+    def _marking(self) -> tuple[str, tuple[int, int, int]] | None:
+        """The statement that marks the update this task applies as processed, if any."""
+        current = self._update.get()
+        if current is None:
+            return None
+        chat_id, update_id = current
+        return _MARK, (update_id, chat_id, _ts(None))
 
     async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         async with self._lock:
@@ -267,7 +311,72 @@ class SQLiteStorage:
 
     async def _transaction(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
         async with self._writing():
-            await self._atomically(statements)
+            marking = self._marking()
+            await self._atomically([*statements, marking] if marking else statements)
+
+    # applying updates, start-up tasks, readiness ------------------------------------------------
+
+    async def ping(self) -> None:
+        await self._fetchall("SELECT 1")
+
+    @contextlib.asynccontextmanager
+    async def applying(self, chat_id: int, update_id: int) -> AsyncIterator[bool]:
+        """See `Storage.applying` and the class docstring."""
+        try:
+            seen = await self._fetchone(
+                "SELECT 1 FROM processed_updates WHERE update_id = ?", (update_id,)
+            )
+        except StorageUnavailable:
+            seen = None
+        if seen is not None:
+            log.info("update %d was applied before: skipped", update_id)
+            yield False
+            return
+        token = self._update.set((chat_id, update_id))
+        try:
+            yield True
+        finally:
+            self._update.reset(token)
+        with contextlib.suppress(StorageUnavailable):
+            await self._write(_MARK, (update_id, chat_id, _ts(None)), mark=False)
+
+    @contextlib.asynccontextmanager
+    async def once(self, key: str, fingerprint: str) -> AsyncIterator[bool]:
+        """See `Storage.once`: one process owns the file, so an asyncio lock is enough."""
+        async with self._once_lock:
+            row = await self._fetchone(
+                "SELECT fingerprint FROM startup_tasks WHERE key = ?", (key,)
+            )
+            due = row is None or row[0] != fingerprint
+            yield due
+            if due:
+                await self._write(
+                    """
+                    INSERT INTO startup_tasks (key, fingerprint, done_at) VALUES (?, ?, ?)
+                    ON CONFLICT (key) DO UPDATE SET
+                        fingerprint = excluded.fingerprint, done_at = excluded.done_at
+                    """,
+                    (key, fingerprint, _ts(None)),
+                    mark=False,
+                )
+
+    # copying between databases ----------------------------------------------------------------
+
+    async def export_rows(self, table: str) -> list[tuple[Any, ...]]:
+        """Every row of `table` (one of `TABLES`), its columns in `TABLES` order."""
+        columns = ", ".join(TABLES[table])
+        return await self._fetchall(f"SELECT {columns} FROM {table}")  # noqa: S608 - fixed names
+
+    async def import_rows(self, table: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Add rows exported by `export_rows` (from either backend) to an empty `table`."""
+        columns = TABLES[table]
+        sql = (
+            f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608 - fixed names
+            f"VALUES ({', '.join('?' * len(columns))})"
+        )
+        # SQLite's INTEGER PRIMARY KEY goes on after the largest id copied: nothing to move.
+        async with self._writing():
+            await self._atomically([(sql, tuple(row)) for row in rows])
 
     async def _atomically(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
         """All of `statements` or none (the caller holds the lock, or is still opening)."""
@@ -319,11 +428,14 @@ class SQLiteStorage:
                 blocked = 0
             """,
             (user_id, ts, ts, language_code),
+            mark=False,
         )
 
     async def set_blocked(self, user_id: int, blocked: bool) -> None:
         await self._write(
-            "UPDATE users SET blocked = ? WHERE user_id = ?", (1 if blocked else 0, user_id)
+            "UPDATE users SET blocked = ? WHERE user_id = ?",
+            (1 if blocked else 0, user_id),
+            mark=False,
         )
 
     async def get_user(self, user_id: int) -> User | None:
@@ -348,6 +460,7 @@ class SQLiteStorage:
                 ("DELETE FROM user_profiles WHERE user_id = ?", (user_id,)),
                 ("DELETE FROM last_meals WHERE user_id = ?", (user_id,)),
                 ("DELETE FROM dialogues WHERE user_id = ?", (user_id,)),
+                ("DELETE FROM processed_updates WHERE chat_id = ?", (user_id,)),
             ]
         )
 
@@ -366,6 +479,7 @@ class SQLiteStorage:
             "INSERT INTO message_log (user_id, chat_id, kind, intent, created_at) "
             "VALUES (?, ?, ?, ?, ?)",
             (user_id, chat_id, kind, intent, _ts(now)),
+            mark=False,
         )
 
     async def stats(self, *, now: datetime | None = None, top: int = 10) -> Stats:
@@ -427,14 +541,21 @@ class SQLiteStorage:
         return int(cursor.lastrowid or 0)
 
     async def take_pending_question(self, pending_id: int, chat_id: int) -> PendingQuestion | None:
+        sql = (
+            "DELETE FROM pending_questions WHERE id = ? AND chat_id = ? "
+            "RETURNING id, user_id, chat_id, text, best_score, created_at"
+        )
         async with self._writing():
-            rows = list(
-                await self._db.execute_fetchall(
-                    "DELETE FROM pending_questions WHERE id = ? AND chat_id = ? "
-                    "RETURNING id, user_id, chat_id, text, best_score, created_at",
-                    (pending_id, chat_id),
-                )
-            )
+            marking = self._marking()
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                rows = list(await self._db.execute_fetchall(sql, (pending_id, chat_id)))
+                if marking is not None:
+                    await self._db.execute(*marking)
+                await self._db.execute("COMMIT")
+            except BaseException:
+                await self._rollback()
+                raise
         if not rows:
             return None
         row = rows[0]
@@ -470,11 +591,13 @@ class SQLiteStorage:
                         (cutoff,),
                     )
                     total += max(cursor.rowcount, 0)
-                for stale in ("DELETE FROM last_meals WHERE created_at < ?",
-                              "DELETE FROM dialogues WHERE updated_at < ?"):  # fmt: skip
-                    cursor = await self._db.execute(
-                        stale, (_ts((now or datetime.now(UTC)) - MEAL_RETENTION),)
-                    )
+                moment = now or datetime.now(UTC)
+                for stale, age in (
+                    ("DELETE FROM last_meals WHERE created_at < ?", MEAL_RETENTION),
+                    ("DELETE FROM dialogues WHERE updated_at < ?", MEAL_RETENTION),
+                    ("DELETE FROM processed_updates WHERE created_at < ?", UPDATE_RETENTION),
+                ):
+                    cursor = await self._db.execute(stale, (_ts(moment - age),))
                     total += max(cursor.rowcount, 0)
                 await self._db.execute("COMMIT")
             except BaseException:

@@ -9,6 +9,7 @@ concurrency across chats, HTML by default, and the order handlers see an update 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 
 from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
@@ -34,7 +35,7 @@ from bot.telegram import handlers, texts
 from bot.telegram.deps import Deps
 from bot.telegram.errors import on_error
 from bot.telegram.retry import RetryingRateLimiter, RetryPolicy
-from bot.telegram.serial import PerChatUpdateProcessor
+from bot.telegram.serial import Applying, PerChatUpdateProcessor
 from bot.telegram.updates import UpdatesRequest
 
 log = logging.getLogger(__name__)
@@ -57,24 +58,31 @@ RATE_LIMIT_RETRIES = 3
 def build_application(
     settings: Settings, deps: Deps, *, polling: bool = True, retry: RetryPolicy | None = None
 ) -> Application:  # type: ignore[type-arg]
-    application = bare_application(settings, polling=polling, retry=retry)
+    application = bare_application(
+        settings, polling=polling, retry=retry, applying=deps.storage.applying
+    )
     deps.install(application.bot_data)
     add_handlers(application)
     return application
 
 
 def bare_application(
-    settings: Settings, *, polling: bool = True, retry: RetryPolicy | None = None
+    settings: Settings,
+    *,
+    polling: bool = True,
+    retry: RetryPolicy | None = None,
+    applying: Applying | None = None,
 ) -> Application:  # type: ignore[type-arg]
     """The Application without our handlers: transport, limits, retries, concurrency and
     defaults. The load benchmark's echo bot is built on it too, so the two compare only what
-    the handlers do. `retry`: how outgoing calls are retried while Telegram is down."""
+    the handlers do. `retry`: how outgoing calls are retried while Telegram is down;
+    `applying`: the storage's, so each update is applied once (bot/telegram/serial.py)."""
     limiter = RetryingRateLimiter(rate_limiter(settings.telegram_max_rate), retry)
     builder = (
         ApplicationBuilder()
         .token(settings.token)
         .rate_limiter(limiter)
-        .concurrent_updates(PerChatUpdateProcessor(MAX_CONCURRENT_UPDATES))
+        .concurrent_updates(PerChatUpdateProcessor(MAX_CONCURRENT_UPDATES, applying=applying))
         .connection_pool_size(MAX_CONCURRENT_UPDATES)
         .defaults(
             Defaults(
@@ -136,6 +144,22 @@ def startup_problems(engine: Engine) -> list[str]:
         if engine.act(action) is None
     ]
     return problems
+
+
+def commands_fingerprint(deps: Deps, admin_ids: frozenset[int]) -> str:
+    """What `register_commands` sends, hashed: replicas set the menu only when it changed."""
+    names = texts.PUBLIC_COMMANDS + texts.ADMIN_COMMANDS
+    menu = [(name, deps.text(texts.command_key(name))) for name in names]
+    return _digest(repr((menu, sorted(admin_ids))))
+
+
+def webhook_fingerprint(url: str, secret: str) -> str:
+    """What setWebhook sends, hashed (the secret never stored as it is)."""
+    return _digest(repr((url, secret, ALLOWED_UPDATES)))
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 async def register_commands(

@@ -8,6 +8,11 @@ answered, and saving resumes by itself once the database takes writes again. A d
 cannot be opened, or needs migrating and refuses writes, exits 1. SIGTERM (or
 SIGINT) stops taking updates, lets the updates in flight finish, closes the database and
 exits 0 — so a deploy or `docker stop` never cuts an answer in half.
+
+In webhook mode several replicas may start at once on one PostgreSQL database: setting the
+command menu and the webhook is a start-up task that one replica does while the others wait
+(`Storage.once`, an advisory lock), after which they find it done — unless what it sends
+changed (a new URL, secret or menu text), or Telegram no longer has our webhook URL.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
@@ -32,7 +38,14 @@ from bot.core.engine import Engine
 from bot.settings import Settings, SettingsError, load_settings
 from bot.storage import Storage, StorageError, StorageUnavailable, open_storage
 from bot.telegram import health
-from bot.telegram.app import ALLOWED_UPDATES, build_application, register_commands, startup_problems
+from bot.telegram.app import (
+    ALLOWED_UPDATES,
+    build_application,
+    commands_fingerprint,
+    register_commands,
+    startup_problems,
+    webhook_fingerprint,
+)
 from bot.telegram.deps import Deps
 from bot.telegram.errors import on_polling_error
 from bot.telegram.redact import setup_logging
@@ -44,6 +57,10 @@ log = logging.getLogger(__name__)
 
 PURGE_EVERY = 24 * 3600.0
 _RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
+
+
+class _Stopping(Exception):
+    """Asked to stop before a start-up task was done: it must not be recorded as done."""
 
 
 def content_dir() -> Path:
@@ -71,7 +88,7 @@ class Service:
 
     async def run(self) -> int:
         try:
-            storage = await open_storage(self.settings.database_path)
+            storage = await open_storage(self.settings.database)
         except StorageError as error:
             log.error("database unusable: %s", error)
             return 1
@@ -81,6 +98,9 @@ class Service:
             return await self._run(storage)
         except TelegramError as error:  # e.g. Telegram refused our command menu
             log.error("start-up failed: %s", error)
+            return 1
+        except StorageError as error:  # the database went away during start-up
+            log.error("start-up failed: the database: %s", error)
             return 1
         finally:
             await storage.close()
@@ -115,10 +135,19 @@ class Service:
         server: WebhookServer | None = None
         maintenance: asyncio.Task[None] | None = None
         try:
-            await self._retrying(
-                lambda: register_commands(application, deps, settings.admin_ids),
-                "setting the command menu",
-            )
+            if polling:
+                await self._retrying(
+                    lambda: register_commands(application, deps, settings.admin_ids),
+                    "setting the command menu",
+                )
+            else:
+                await self._once(
+                    storage,
+                    "telegram:commands",
+                    commands_fingerprint(deps, settings.admin_ids),
+                    lambda: register_commands(application, deps, settings.admin_ids),
+                    "setting the command menu",
+                )
             await application.start()
             if polling:
                 updater = application.updater
@@ -141,15 +170,23 @@ class Service:
                     secret=secret,
                     listen=settings.webhook_listen,
                     port=settings.webhook_port,
+                    ready=lambda: _database_problem(storage),
                 )
                 await server.start()
-                await self._retrying(
-                    lambda: application.bot.set_webhook(
-                        settings.webhook_url,  # type: ignore[arg-type]
-                        secret_token=secret,
-                        allowed_updates=ALLOWED_UPDATES,
-                    ),
+                url = settings.webhook_url
+
+                async def set_webhook() -> None:
+                    await application.bot.set_webhook(
+                        url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
+                    )
+
+                await self._once(
+                    storage,
+                    "telegram:webhook",
+                    webhook_fingerprint(url, secret),
+                    set_webhook,
                     "registering the webhook",
+                    done=lambda: _webhook_is(application, url),
                 )
             health.beat(health.heartbeat_path(settings))
             maintenance = asyncio.create_task(self._maintain(storage), name="maintenance")
@@ -157,6 +194,8 @@ class Service:
             self.ready.set()
             await self._stop.wait()
             log.info("stopping: no new updates; finishing the ones in flight")
+        except _Stopping:
+            log.info("stopped during start-up")
         finally:
             if polling and application.updater is not None and application.updater.running:
                 await application.updater.stop()
@@ -170,6 +209,36 @@ class Service:
                     await maintenance
             await application.shutdown()
         return 0
+
+    async def _once(
+        self,
+        storage: Storage,
+        key: str,
+        fingerprint: str,
+        action: Callable[[], Awaitable[object]],
+        what: str,
+        *,
+        done: Callable[[], Awaitable[bool]] | None = None,
+    ) -> None:
+        """Do a start-up task unless another replica did it with the same `fingerprint`
+        (and, if given, `done()` confirms Telegram still has it)."""
+        async with storage.once(key, fingerprint) as due:
+            if not due and (done is None or await self._confirmed(done, what)):
+                log.info("%s: already done by a replica", what)
+                return
+            if not await self._retrying(action, what):
+                raise _Stopping
+
+    async def _confirmed(self, done: Callable[[], Awaitable[bool]], what: str) -> bool:
+        result = False
+
+        async def ask() -> None:
+            nonlocal result
+            result = await done()
+
+        if not await self._retrying(ask, f"checking {what}"):
+            raise _Stopping
+        return result
 
     async def _retrying(self, action: Callable[[], Awaitable[object]], what: str) -> bool:
         """Run `action`, retrying network errors until it works or we are asked to stop."""
@@ -205,12 +274,34 @@ class Service:
             await asyncio.sleep(health.HEARTBEAT_EVERY)
 
 
+async def _database_problem(storage: Storage) -> str | None:
+    """For /readyz: None when the database answers."""
+    try:
+        await storage.ping()
+    except StorageError:
+        return "database unavailable"
+    return None
+
+
+async def _webhook_is(application: Application, url: str) -> bool:  # type: ignore[type-arg]
+    """Whether Telegram still delivers to `url` (someone may have deleted the webhook)."""
+    info = await application.bot.get_webhook_info()
+    return info.url == url
+
+
 async def _serve(settings: Settings, engine: Engine, check: CheckEngine) -> int:
     service = Service(settings, engine, check)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, service.stop)
     return await service.run()
+
+
+def _password(settings: Settings) -> str | None:
+    """The password in DATABASE_URL, if any, so no log line ever shows it."""
+    if settings.database_url is None:
+        return None
+    return urlsplit(settings.database_url.get_secret_value()).password
 
 
 def serve(content: Path | None = None) -> int:
@@ -222,7 +313,7 @@ def serve(content: Path | None = None) -> int:
         print(error, file=sys.stderr)
         return 2
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-    setup_logging(settings.log_level, secrets=[settings.token, secret])
+    setup_logging(settings.log_level, secrets=[settings.token, secret, _password(settings)])
     directory = content or content_dir()
     try:
         engine = Engine.load(directory)

@@ -162,13 +162,20 @@ async def answer_all(person: Person, mirror: Mirror, message_id: int, profile: d
 
 
 def stored(bot: RunningBot, user_id: int) -> tuple[State, int | None]:
-    """The check's state and message id as SQLite holds them right now."""
+    """The check's state and message id as the database holds them right now."""
     [(raw, message_id)] = bot.rows(
         "SELECT state, message_id FROM check_sessions WHERE user_id = ?", (user_id,)
     )
     state = State.from_json(raw)
     assert state is not None
     return state, message_id
+
+
+def stored_message(bot: RunningBot, user_id: int) -> int | None:
+    """The check's message id, or None while no check is stored (on PostgreSQL an update's
+    state commits when its handlers are done, just after its reply was sent)."""
+    rows = bot.rows("SELECT message_id FROM check_sessions WHERE user_id = ?", (user_id,))
+    return rows[0][0] if rows else None
 
 
 def answered(state: State) -> list[tuple[str, tuple[str, ...]]]:

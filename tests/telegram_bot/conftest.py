@@ -2,7 +2,8 @@
 
 The bot runs either in this process or as a real subprocess; in both cases it reaches the
 fake over HTTP on 127.0.0.1 through python-telegram-bot's own HTTP stack, with a real
-SQLite file in tmp_path.
+SQLite file in tmp_path — or, in modules marked `BOTH_BACKENDS`, once on SQLite and once on
+a database of the test session's real PostgreSQL server.
 """
 
 from __future__ import annotations
@@ -45,8 +46,24 @@ async def fake() -> AsyncIterator[FakeTelegram]:
 
 
 @pytest.fixture
-async def bot(engine: Engine, fake: FakeTelegram, tmp_path: Path) -> AsyncIterator[RunningBot]:
-    running = await start_bot(engine, make_settings(fake, tmp_path / "bot.sqlite3"), fake)
+def backend(request: pytest.FixtureRequest) -> str:
+    """ "sqlite" unless a module asks for both (`pytestmark = BOTH_BACKENDS`)."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+async def bot(
+    engine: Engine,
+    fake: FakeTelegram,
+    tmp_path: Path,
+    backend: str,
+    request: pytest.FixtureRequest,
+) -> AsyncIterator[RunningBot]:
+    extra = {}
+    if backend == "postgresql":
+        extra["DATABASE_URL"] = await request.getfixturevalue("postgres").new_database()
+    settings = make_settings(fake, tmp_path / "bot.sqlite3", **extra)
+    running = await start_bot(engine, settings, fake)
     try:
         yield running
     finally:

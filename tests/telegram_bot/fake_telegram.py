@@ -22,7 +22,7 @@ import itertools
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,6 +110,8 @@ class FakeTelegram:
         self.bot = dict(BOT_USER)
         self.calls: list[Call] = []
         self.updates: list[dict[str, Any]] = []
+        self.history: dict[int, dict[str, Any]] = {}  # every update ever enqueued, by id
+        self.again: list[dict[str, Any]] = []  # updates to deliver again
         self.confirmed_offset = 0
         self.last_update_id = 0
         self.chats: dict[int, dict[str, Any]] = {}
@@ -127,6 +129,12 @@ class FakeTelegram:
         self._runner: web.AppRunner | None = None
         self._closing = False
         self.port = 0
+        # Set by a bot whose updates commit after their replies (PostgreSQL): awaited once a
+        # wait is over, so what the test reads next in the database is the update's result.
+        self.settle: Callable[[], Awaitable[None]] | None = None
+        # Set to push updates to a webhook instead of queueing them for getUpdates.
+        self.deliver: Callable[[dict[str, Any]], Awaitable[None]] | None = None
+        self.closers: list[Callable[[], Awaitable[None]]] = []  # run by stop()
 
     # -- server ---------------------------------------------------------------------------
 
@@ -143,6 +151,8 @@ class FakeTelegram:
         return self
 
     async def stop(self) -> None:
+        for close in self.closers:
+            await close()
         self._closing = True
         await self._notify()  # end pending long polls now
         if self._runner is not None:
@@ -223,6 +233,9 @@ class FakeTelegram:
         if offset:
             self.confirmed_offset = max(self.confirmed_offset, offset)
             self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        if self.again:  # redelivered as if never confirmed (see `redeliver`)
+            self.updates = self.again + self.updates
+            self.again = []
         limit = int(params.get("limit") or 100)
         timeout = float(params.get("timeout") or 0)
         deadline = time.monotonic() + timeout
@@ -405,11 +418,22 @@ class FakeTelegram:
         return chat
 
     async def enqueue(self, update: dict[str, Any]) -> int:
+        """Make an update available: for getUpdates, or pushed to a webhook by `deliver`
+        (tests/telegram_bot/replicas.py), which returns once the update was acknowledged."""
         update = {"update_id": next(self._update_ids), **update}
         self.last_update_id = update["update_id"]
+        self.history[update["update_id"]] = update
+        if self.deliver is not None:
+            await self.deliver(update)
+            return update["update_id"]
         self.updates.append(update)
         await self._notify()
         return update["update_id"]
+
+    async def redeliver(self, update_id: int) -> None:
+        """Deliver an update again, as Telegram does when a bot died before confirming it."""
+        self.again.append(self.history[update_id])
+        await self._notify()
 
     def _message(
         self,
@@ -579,13 +603,16 @@ class FakeTelegram:
             while True:
                 result = predicate()
                 if result:
-                    return result
+                    break
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     recent = [(c.method, c.params.get("text", "")[:60]) for c in self.calls[-8:]]
                     raise AssertionError(f"timed out waiting for {what}; last calls: {recent}")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), min(remaining, 0.5))
+        if self.settle is not None:
+            await self.settle()
+        return result
 
     async def wait_sent(self, chat_id: int, count: int, patience: float = 20.0) -> list[dict]:
         """Wait until the bot has sent at least `count` messages to `chat_id`; return them."""

@@ -10,8 +10,18 @@ import json
 import time
 
 import pytest
-from botharness import RunningBot
-from checkharness import PROFILE, Mirror, Person, answer_all, answered, keyboard, labels, stored
+from botharness import BOTH_BACKENDS, RunningBot
+from checkharness import (
+    PROFILE,
+    Mirror,
+    Person,
+    answer_all,
+    answered,
+    keyboard,
+    labels,
+    stored,
+    stored_message,
+)
 
 from bot.core.check import CheckEngine, Status
 from bot.core.engine import Engine
@@ -20,6 +30,8 @@ from bot.telegram import texts
 from bot.telegram.check import LAST_SUMMARY
 from bot.telegram.deps import Deps
 from bot.telegram.flood import FloodGuard
+
+pytestmark = BOTH_BACKENDS
 
 URGENT_CANDIDATES = [
     "I have crushing chest pain and can't breathe",
@@ -40,7 +52,7 @@ def tireless(bot: RunningBot) -> None:
 async def moved_to(bot: RunningBot, user_id: int, message_id: int) -> None:
     """Wait until the check has recorded its new message (saved just after sending it)."""
     await bot.fake.wait_for(
-        lambda: stored(bot, user_id)[1] == message_id, f"check message {message_id} stored"
+        lambda: stored_message(bot, user_id) == message_id, f"check message {message_id} stored"
     )
 
 

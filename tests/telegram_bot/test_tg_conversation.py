@@ -10,13 +10,15 @@ import time
 from collections.abc import Callable
 
 import pytest
-from botharness import ADMIN_ID, FALLBACK_WITH_SUGGESTIONS, RunningBot
+from botharness import ADMIN_ID, BOTH_BACKENDS, FALLBACK_WITH_SUGGESTIONS, RunningBot
 
 from bot.core.check import CheckEngine
 from bot.core.engine import Engine
 from bot.core.reply import Reply, ReplyKind
 from bot.telegram import texts
 from bot.telegram.handlers import INTENT_COMMANDS
+
+pytestmark = BOTH_BACKENDS
 
 
 def keyboard(message: dict) -> list[tuple[str, str]]:

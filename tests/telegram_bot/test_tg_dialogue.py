@@ -11,11 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from botharness import RunningBot
+from botharness import BOTH_BACKENDS, RunningBot
 
 from bot.cli.dialogue_eval import expected
 from bot.core.conversation import Dialogue
 from bot.core.engine import Engine
+
+pytestmark = BOTH_BACKENDS
 
 DIALOGUES = Path(__file__).resolve().parents[1] / "data" / "dialogues.yaml"
 CHOSEN = [  # one or two of every kind

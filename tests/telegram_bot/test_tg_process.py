@@ -131,6 +131,14 @@ def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
         return list(connection.execute(sql))
 
 
+def saved_answers(db: Path, user_id: int) -> list[tuple[str, tuple[str, ...]]]:
+    """The check answers stored for `user_id`, as (question, options)."""
+    [(raw,)] = rows(db, f"SELECT state FROM check_sessions WHERE user_id = {int(user_id)}")  # noqa: S608
+    state = State.from_json(raw)
+    assert state is not None
+    return [(a.q, a.o) for a in state.answers]
+
+
 def keyboard(message: dict[str, Any]) -> list[tuple[str, str]]:
     rows_ = message.get("reply_markup", {}).get("inline_keyboard", [])
     return [(b["text"], b["callback_data"]) for row in rows_ for b in row]
@@ -176,6 +184,47 @@ async def test_restart_between_two_messages_loses_nothing(
     assert rows(db, "SELECT kind FROM message_log ORDER BY id") == [("fallback",), ("answer",)]
 
 
+async def test_a_typed_check_answer_redelivered_after_a_kill_is_not_applied_twice(
+    fake: FakeTelegram, check: CheckEngine, tmp_path: Path, processes: Any
+) -> None:
+    """The bot is SIGKILLed after it saved a typed answer but before Telegram heard it was
+    received; Telegram delivers the message again to the restarted bot. Without the processed
+    update ids, the old "nope" would answer the *next* question too."""
+    db = tmp_path / "data" / "bot.sqlite3"
+    env = clean_env(**bot_env(fake, db))
+    ann = fake.user(5014)
+
+    def edits() -> int:
+        return len(fake.calls_to("editMessageText", ok=None))
+
+    def saved() -> list[tuple[str, tuple[str, ...]]]:
+        return saved_answers(db, 5014)
+
+    first = await processes(env, tmp_path)
+    await first.wait_log("is up")
+    await fake.send_text(ann, "/check")
+    [message] = await fake.wait_sent(5014, 1)
+    key = (5014, message["message_id"])
+    before = edits()
+    await fake.press(ann, fake.messages[key], data_of(fake.messages[key], "No"))
+    await fake.wait_for(lambda: edits() > before, "the edit after the tap")
+    before = edits()
+    await fake.send_text(ann, "nope")
+    typed = fake.last_update_id
+    await fake.wait_for(lambda: edits() > before, "the edit after the typed answer")
+    await fake.wait_for(lambda: len(saved()) == 2, "the typed answer saved")
+    await first.kill()
+
+    second = await processes(env, tmp_path)
+    await second.wait_log("is up")
+    await fake.redeliver(typed)
+    await fake.send_text(ann, "/privacy")  # a chat's updates apply in order: this one after
+    await fake.wait_sent(5014, 2)
+    assert await second.terminate() == 0
+    assert saved() == [("rf_leg", ("no",)), ("rf_chest", ("no",))]
+    assert f"update {typed} was applied before: skipped" in second.output
+
+
 async def test_a_check_killed_after_an_answer_continues_after_restart(
     fake: FakeTelegram, check: CheckEngine, tmp_path: Path, processes: Any
 ) -> None:
@@ -203,10 +252,7 @@ async def test_a_check_killed_after_an_answer_continues_after_restart(
         assert fake.messages[key]["html"] == mirror.reply().text
 
     def saved() -> list[tuple[str, tuple[str, ...]]]:
-        [(raw,)] = rows(db, "SELECT state FROM check_sessions WHERE user_id = 5004")
-        state = State.from_json(raw)
-        assert state is not None
-        return [(a.q, a.o) for a in state.answers]
+        return saved_answers(db, 5004)
 
     first = await processes(env, tmp_path)
     await first.wait_log("is up")

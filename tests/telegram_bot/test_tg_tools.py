@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from botharness import RunningBot
+from botharness import BOTH_BACKENDS, RunningBot
 
 from bot.core.engine import Engine
 from bot.telegram import texts
 from bot.telegram.deps import Deps
 from bot.telegram.handlers import INLINE_CACHE_SECONDS
+
+pytestmark = BOTH_BACKENDS
 
 USERNAME = "B12TestBot"  # fake_telegram.BOT_USER
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,6 +12,7 @@ import aiohttp
 import pytest
 from botharness import RunningBot, free_port, make_settings, start_bot
 from fake_telegram import FakeTelegram
+from pgserver import PostgresServer
 
 from bot.core.engine import Engine
 from bot.telegram import health
@@ -115,8 +117,6 @@ async def test_healthz_answers(hooked: RunningBot) -> None:
 
 
 async def _health(bot: RunningBot) -> str | None:
-    import asyncio
-
     return await asyncio.to_thread(health.check, bot.service.settings)
 
 
@@ -141,3 +141,112 @@ async def test_an_unparsable_update_is_confirmed_and_skipped(
         (logging.WARNING, "update 30 skipped: python-telegram-bot cannot parse it (KeyError)")
     ]
     assert not any("my private words" in r.getMessage() for r in caplog.records)
+
+
+# -- replicas: answered once applied, redeliveries skipped, readiness, start-up once -----------
+
+
+async def test_a_post_is_answered_once_its_update_is_applied(hooked: RunningBot) -> None:
+    """200 means done: the reply was sent before the POST returned (no waiting here)."""
+    fake = hooked.fake
+    assert await post(hooked, update(fake, 40, 3020, QUESTION), SECRET) == 200
+    assert len(fake.sent(3020)) == 1
+    assert hooked.rows("SELECT COUNT(*) FROM message_log WHERE user_id = 3020") == [(1,)]
+
+
+async def test_a_redelivered_update_is_confirmed_and_not_applied_again(
+    hooked: RunningBot,
+) -> None:
+    fake = hooked.fake
+    assert await post(hooked, update(fake, 41, 3021, QUESTION), SECRET) == 200
+    again = {"update_id": 41, "message": fake.text_message(fake.user(3021), QUESTION)}
+    assert await post(hooked, again, SECRET) == 200  # Telegram retried: confirm, skip
+    assert len(fake.sent(3021)) == 1
+    assert hooked.rows("SELECT COUNT(*) FROM message_log WHERE user_id = 3021") == [(1,)]
+
+
+async def _get(bot: RunningBot, path: str) -> tuple[int, Any]:
+    async with aiohttp.ClientSession() as session, session.get(url(bot, path)) as response:
+        return response.status, await response.json()
+
+
+async def test_readyz_answers_while_the_database_does(hooked: RunningBot) -> None:
+    assert await _get(hooked, "/readyz") == (200, {"status": "ready"})
+
+
+async def _webhook_bot(
+    engine: Engine, fake: FakeTelegram, tmp_path: Path, database_url: str
+) -> RunningBot:
+    port = free_port()
+    settings = make_settings(
+        fake,
+        tmp_path / f"{port}" / "bot.sqlite3",
+        MODE="webhook",
+        WEBHOOK_URL="https://bot.example/telegram/hook",
+        WEBHOOK_SECRET=SECRET,
+        WEBHOOK_LISTEN="127.0.0.1",
+        WEBHOOK_PORT=str(port),
+        DATABASE_URL=database_url,
+    )
+    return await start_bot(engine, settings, fake)
+
+
+async def test_replicas_set_the_webhook_and_the_menu_once(
+    engine: Engine, fake: FakeTelegram, tmp_path: Path, postgres: PostgresServer
+) -> None:
+    database = await postgres.new_database()
+    bots = await asyncio.gather(*(_webhook_bot(engine, fake, tmp_path, database) for _ in range(3)))
+    try:
+        assert len(fake.calls_to("setWebhook")) == 1
+        assert len(fake.calls_to("setMyCommands", ok=None)) == 2  # public + the admin's
+        # The same deploy restarting: nothing to do, but Telegram is asked whether the
+        # webhook is still ours; someone deleted it meanwhile, so it is set again.
+        fake.webhook = {}
+        bots.append(await _webhook_bot(engine, fake, tmp_path, database))
+        assert len(fake.calls_to("setWebhook")) == 2
+        assert len(fake.calls_to("setMyCommands", ok=None)) == 2
+    finally:
+        for bot in bots:
+            assert await bot.stop() == 0
+
+
+async def test_readyz_fails_while_postgresql_is_down_and_healthz_does_not(
+    engine: Engine, fake: FakeTelegram, tmp_path: Path
+) -> None:
+    server = PostgresServer().start()
+    try:
+        bot = await _webhook_bot(engine, fake, tmp_path, server.url())
+        server._run(str(server.bin / "pg_ctl"), "-D", str(server.data), "-m", "fast", "stop")
+        status, body = await _get(bot, "/readyz")
+        assert (status, body) == (503, {"status": "not ready", "problem": "database unavailable"})
+        assert (await _get(bot, "/healthz"))[0] == 200  # alive: no reason to restart it
+        server.start_again()
+        for _ in range(100):
+            if (await _get(bot, "/readyz"))[0] == 200:
+                break
+            await asyncio.sleep(0.1)
+        assert await _get(bot, "/readyz") == (200, {"status": "ready"})
+        assert await bot.stop() == 0
+    finally:
+        server.stop()
+
+
+async def test_sigterm_finishes_the_update_in_flight_and_takes_no_new_one(
+    hooked: RunningBot, engine: Engine
+) -> None:
+    """Stopping (SIGTERM, as a rolling deploy does): the update being applied finishes and its
+    POST is answered 200 — so Telegram does not deliver it again — while the server no longer
+    accepts new requests, which the load balancer then sends to another replica."""
+    fake = hooked.fake
+    hold = fake.hold("sendMessage")
+    in_flight = asyncio.create_task(post(hooked, update(fake, 50, 3030, QUESTION), SECRET))
+    await asyncio.wait_for(hold.arrived.wait(), 20)
+    hooked.service.stop()
+    await asyncio.sleep(0.3)  # the server has begun to shut down
+    with pytest.raises(aiohttp.ClientError):
+        await post(hooked, update(fake, 51, 3031, QUESTION), SECRET)
+    hold.release.set()
+    assert await asyncio.wait_for(in_flight, 20) == 200
+    assert [m["html"] for m in fake.sent(3030)] == [engine.ask(QUESTION).text]
+    assert await asyncio.wait_for(hooked.task, 30) == 0
+    assert fake.sent(3031) == []

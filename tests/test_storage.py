@@ -1,4 +1,9 @@
-"""SQLiteStorage against a real SQLite file: schema, migrations, every repository method."""
+"""Both backends through the `Storage` interface: schema, migrations, every repository method.
+
+`store` runs each test on a real SQLite file and on a real PostgreSQL server started for the
+test session (tests/pgserver.py); `sqlite_store` is for what only SQLite has (its file, WAL,
+read-only files and full disks).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from fsfaults import ReadOnly
+from pgserver import PostgresServer
 
 from bot.storage import (
     MEAL_RETENTION,
@@ -29,15 +35,28 @@ STORAGE_DIR = Path(__file__).resolve().parents[1] / "bot" / "storage"
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> SQLiteStorage:
+async def sqlite_store(tmp_path: Path) -> SQLiteStorage:
     storage = await SQLiteStorage.open(tmp_path / "sub" / "bot.sqlite3")
     yield storage
     await storage.close()
 
 
-async def test_opens_in_wal_mode_at_the_latest_schema(store: SQLiteStorage, tmp_path: Path) -> None:
-    assert await store.journal_mode() == "wal"
-    assert await store.schema_version() == max(m.version for m in MIGRATIONS)
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
+    if request.param == "sqlite":
+        storage: Storage = await SQLiteStorage.open(tmp_path / "sub" / "bot.sqlite3")
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres")
+        storage = await open_storage(await server.new_database())
+    yield storage
+    await storage.close()
+
+
+async def test_opens_in_wal_mode_at_the_latest_schema(
+    sqlite_store: SQLiteStorage, tmp_path: Path
+) -> None:
+    assert await sqlite_store.journal_mode() == "wal"
+    assert await sqlite_store.schema_version() == max(m.version for m in MIGRATIONS)
     with closing(sqlite3.connect(tmp_path / "sub" / "bot.sqlite3")) as db:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {
@@ -50,7 +69,7 @@ async def test_opens_in_wal_mode_at_the_latest_schema(store: SQLiteStorage, tmp_
     } <= tables
 
 
-async def test_satisfies_the_storage_protocol(store: SQLiteStorage) -> None:
+async def test_satisfies_the_storage_protocol(store: Storage) -> None:
     assert isinstance(store, Storage)
 
 
@@ -97,7 +116,7 @@ async def test_refuses_a_database_newer_than_the_code(tmp_path: Path) -> None:
         await SQLiteStorage.open(path)
 
 
-async def test_users_first_and_last_seen_language_and_blocked(store: SQLiteStorage) -> None:
+async def test_users_first_and_last_seen_language_and_blocked(store: Storage) -> None:
     assert await store.get_user(1) is None
     await store.touch_user(1, "en", now=NOW)
     await store.touch_user(1, None, now=NOW + timedelta(hours=2))
@@ -114,7 +133,7 @@ async def test_users_first_and_last_seen_language_and_blocked(store: SQLiteStora
 
 
 async def test_pending_questions_are_taken_once_and_only_by_their_chat(
-    store: SQLiteStorage,
+    store: Storage,
 ) -> None:
     pending_id = await store.save_pending_question(7, 70, "is coffee bad <b>?", 42.5, now=NOW)
     assert pending_id > 0
@@ -131,7 +150,7 @@ async def test_pending_questions_are_taken_once_and_only_by_their_chat(
     assert await store.take_pending_question(pending_id, 70) is None  # only once
 
 
-async def test_sql_injection_is_just_text(store: SQLiteStorage) -> None:
+async def test_sql_injection_is_just_text(store: Storage) -> None:
     evil = "x'); DROP TABLE users; --"
     await store.record_unanswered(1, evil, 10.0, now=NOW)
     await store.touch_user(1, evil, now=NOW)
@@ -139,7 +158,7 @@ async def test_sql_injection_is_just_text(store: SQLiteStorage) -> None:
     assert (await store.get_user(1)).language_code == evil  # type: ignore[union-attr]
 
 
-async def test_purge_removes_questions_older_than_90_days(store: SQLiteStorage) -> None:
+async def test_purge_removes_questions_older_than_90_days(store: Storage) -> None:
     old = NOW - RETENTION - timedelta(minutes=1)
     await store.record_unanswered(1, "old", 10.0, now=old)
     await store.record_unanswered(1, "new", 10.0, now=NOW - timedelta(days=89))
@@ -150,7 +169,7 @@ async def test_purge_removes_questions_older_than_90_days(store: SQLiteStorage) 
     assert await store.purge(now=NOW) == 0
 
 
-async def test_stats(store: SQLiteStorage) -> None:
+async def test_stats(store: Storage) -> None:
     yesterday, last_week = NOW - timedelta(days=1), NOW - timedelta(days=8)
     await store.touch_user(1, "en", now=NOW)
     await store.touch_user(2, "en", now=NOW)
@@ -177,14 +196,14 @@ async def test_stats(store: SQLiteStorage) -> None:
     assert stats.top_unanswered[1] == ("what about tea", 1)
 
 
-async def test_stats_top_is_limited(store: SQLiteStorage) -> None:
+async def test_stats_top_is_limited(store: Storage) -> None:
     for n in range(15):
         await store.record_unanswered(1, f"question {n}", 1.0, now=NOW)
     assert len((await store.stats(now=NOW)).top_unanswered) == 10
     assert (await store.stats(now=NOW)).answered_share is None
 
 
-async def test_questionnaire_sessions_and_results(store: SQLiteStorage) -> None:
+async def test_questionnaire_sessions_and_results(store: Storage) -> None:
     assert await store.load_session(1, 10) is None
     await store.save_session(1, 10, {"step": 1, "answers": {"q1": "yes"}}, 555, now=NOW)
     await store.save_session(1, 10, {"step": 2, "answers": {"q1": "yes", "q2": "no"}}, 555)
@@ -203,7 +222,7 @@ async def test_questionnaire_sessions_and_results(store: SQLiteStorage) -> None:
     assert result is not None and result.result == {"level": "worth_checking"}
 
 
-async def test_forget_user_deletes_only_that_user(store: SQLiteStorage) -> None:
+async def test_forget_user_deletes_only_that_user(store: Storage) -> None:
     for user in (1, 2):
         await store.touch_user(user, "en", now=NOW)
         await store.log_message(user, user, "answer", now=NOW)
@@ -222,7 +241,7 @@ async def test_forget_user_deletes_only_that_user(store: SQLiteStorage) -> None:
     assert await store.latest_result(2) is not None
 
 
-async def test_concurrent_writers_do_not_interleave_transactions(store: SQLiteStorage) -> None:
+async def test_concurrent_writers_do_not_interleave_transactions(store: Storage) -> None:
     async def user(n: int) -> None:
         await store.touch_user(n, "en", now=NOW)
         await store.log_message(n, n, "answer", now=NOW)
@@ -283,7 +302,7 @@ def test_no_sql_outside_storage() -> None:
             assert keyword not in text, f"{path.relative_to(root)} contains {keyword!r}"
 
 
-async def test_life_stage_is_remembered_per_user_and_forgotten(store: SQLiteStorage) -> None:
+async def test_life_stage_is_remembered_per_user_and_forgotten(store: Storage) -> None:
     assert await store.get_life_stage(1) is None
     await store.set_life_stage(1, "pregnancy", now=NOW)
     await store.set_life_stage(2, "adult", now=NOW)
@@ -294,7 +313,7 @@ async def test_life_stage_is_remembered_per_user_and_forgotten(store: SQLiteStor
     assert await store.get_life_stage(2) == "adult"
 
 
-async def test_last_meal_is_short_lived_purged_and_forgotten(store: SQLiteStorage) -> None:
+async def test_last_meal_is_short_lived_purged_and_forgotten(store: Storage) -> None:
     await store.save_last_meal(1, "2 eggs", now=NOW - timedelta(hours=2))
     await store.save_last_meal(1, "3 oz salmon", now=NOW)  # one per user: the latest
     await store.save_last_meal(2, "milk", now=NOW - MEAL_RETENTION - timedelta(minutes=1))
@@ -316,56 +335,56 @@ def _outage_logs(caplog: pytest.LogCaptureFixture) -> tuple[list[str], list[str]
 
 
 async def test_a_full_disk_is_an_outage_logged_once_and_it_recovers(
-    store: SQLiteStorage, caplog: pytest.LogCaptureFixture
+    sqlite_store: SQLiteStorage, caplog: pytest.LogCaptureFixture
 ) -> None:
     """SQLite's own SQLITE_FULL (max_page_count), not a mock: writes fail, reads go on."""
     caplog.set_level(logging.INFO)
-    await store.touch_user(1, "en", now=NOW)
-    await store.limit_pages(0)
+    await sqlite_store.touch_user(1, "en", now=NOW)
+    await sqlite_store.limit_pages(0)
     failures = 0
     for n in range(200):  # each row needs a fresh page; the first one cannot get it
         try:
-            await store.record_unanswered(1, f"{n} " + "x" * 5000, 0.1, now=NOW)
+            await sqlite_store.record_unanswered(1, f"{n} " + "x" * 5000, 0.1, now=NOW)
         except StorageUnavailable as error:
             assert "full" in str(error)
             failures += 1
     assert failures > 1
     with pytest.raises(StorageUnavailable):  # a transaction rolls back cleanly, too
-        await store.add_result(1, {"text": "y" * 20_000}, now=NOW)
-    assert await store.get_user(1) is not None  # reads still work
+        await sqlite_store.add_result(1, {"text": "y" * 20_000}, now=NOW)
+    assert await sqlite_store.get_user(1) is not None  # reads still work
     errors, recovered = _outage_logs(caplog)
     assert len(errors) == 1 and "full" in errors[0]
     assert recovered == []
 
-    await store.limit_pages(None)
-    await store.record_unanswered(1, "after the disk was freed", 0.1, now=NOW)
-    await store.forget_user(2)  # a transaction works again
+    await sqlite_store.limit_pages(None)
+    await sqlite_store.record_unanswered(1, "after the disk was freed", 0.1, now=NOW)
+    await sqlite_store.forget_user(2)  # a transaction works again
     errors, recovered = _outage_logs(caplog)
     assert len(errors) == 1 and len(recovered) == 1
-    assert next(t for t, _, _ in await store.unanswered()) == "after the disk was freed"
+    assert next(t for t, _, _ in await sqlite_store.unanswered()) == "after the disk was freed"
 
 
 async def test_a_read_only_database_is_an_outage_and_a_bug_is_not(
-    store: SQLiteStorage, caplog: pytest.LogCaptureFixture
+    sqlite_store: SQLiteStorage, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    await store.set_read_only(True)
+    await sqlite_store.set_read_only(True)
     for _ in range(3):
         with pytest.raises(StorageUnavailable, match="readonly"):
-            await store.save_session(1, 1, {"a": 1}, None, now=NOW)
+            await sqlite_store.save_session(1, 1, {"a": 1}, None, now=NOW)
     with pytest.raises(StorageUnavailable):
-        await store.forget_user(1)
+        await sqlite_store.forget_user(1)
     with pytest.raises(StorageUnavailable):
-        await store.purge(now=NOW)
-    assert await store.load_session(1, 1) is None
+        await sqlite_store.purge(now=NOW)
+    assert await sqlite_store.load_session(1, 1) is None
     assert len(_outage_logs(caplog)[0]) == 1
-    await store.set_read_only(False)
-    await store.save_session(1, 1, {"a": 1}, None, now=NOW)
-    assert (await store.load_session(1, 1)) is not None
+    await sqlite_store.set_read_only(False)
+    await sqlite_store.save_session(1, 1, {"a": 1}, None, now=NOW)
+    assert (await sqlite_store.load_session(1, 1)) is not None
     assert len(_outage_logs(caplog)[1]) == 1
     # A wrong statement is a bug: it stays a plain sqlite3 error, not an outage.
     with pytest.raises(sqlite3.OperationalError) as raised:
-        await store._write("INSERT INTO no_such_table VALUES (1)")
+        await sqlite_store._write("INSERT INTO no_such_table VALUES (1)")
     assert not isinstance(raised.value, StorageUnavailable)
 
 
