@@ -239,3 +239,22 @@ def test_serve_refuses_invalid_questionnaire_content(tmp_path: Path) -> None:
     assert out.returncode == 1
     assert "unknown source 'no_such_source'" in out.stderr
     assert not (tmp_path / "bot.sqlite3").exists()
+
+
+def test_a_typed_message_mid_check_is_decided_once_for_every_window(engine: Engine) -> None:
+    """`CheckEngine.read_typed` is the one decision the console and Telegram apply: an answer
+    moves the check on, a garbled one is asked again, a question of its own is answered with a
+    button back to the check (and the check message detached), an emergency always wins."""
+    now = time.time()
+    state = CHECK.start(now)
+    answer = CHECK.read_typed(state, "no", engine.ask("no"), now)
+    assert answer.answer is None and answer.step is not None and answer.step.state != state
+    question = "why do I get cramps at night"
+    asked = CHECK.read_typed(state, question, engine.ask(question), now)
+    assert asked.step is None and asked.detach and asked.answer is not None
+    assert asked.answer.buttons[-1] == CHECK.continue_button(state)
+    garbled = CHECK.read_typed(state, "zzqx", engine.ask("zzqx"), now)
+    assert garbled.hint is not None and garbled.answer is None
+    urgent = engine.ask("i have crushing chest pain and cant breathe")
+    assert CHECK.read_typed(state, "chest", urgent, now).answer is urgent
+    assert CHECK.read_typed(None, question, engine.ask(question), now).answer is not None

@@ -18,13 +18,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from bot.core.check import CheckEngine, Outcome, State, Status, Transition
+from bot.core.check import CheckEngine, State, Status, Transition
 from bot.core.check.state import ACTION, OPTION
 from bot.core.reply import Button, Reply, ReplyKind
 
 #: /result's "Summary for my doctor" (the same callback data as on Telegram).
 LAST_SUMMARY = "q:last:sum"
-_NOT_UNDERSTOOD = (ReplyKind.fallback, ReplyKind.invalid)
 #: The controls' places after a question's options.
 _CONTROLS = ("ok", "back", "why", "stop")
 
@@ -105,24 +104,11 @@ class ConsoleCheck:
         return [self._apply(self.check.handle_action(self.state, action, self.clock()))]
 
     def text(self, text: str, reply: Reply) -> list[Reply]:
-        """What to show for a typed message, given the engine's `reply` to it."""
-        state = self.state
-        if reply.kind is ReplyKind.urgent or state is None or state.status is not Status.active:
-            return [reply]
-        step = self.check.handle_text(state, text, self.clock())
-        if step is not None and step.outcome is Outcome.expired:
-            shown = self._apply(step)
-            answer = self.check.handle_text(state, text, state.updated_at)
-            return [shown] if answer is not None else [shown, reply]
-        if step is not None:
-            return [self._apply(step)]
-        if reply.kind in _NOT_UNDERSTOOD:
-            hint = self.check.not_understood(state)
-            return [hint or reply]
-        button = self.check.continue_button(state)
-        if button is None or reply.kind is ReplyKind.start_check:
-            return [reply]
-        return [replace(reply, buttons=(*reply.buttons, button))]
+        """What to show for a typed message, given the engine's `reply` to it (decided by
+        `CheckEngine.read_typed`, as on Telegram)."""
+        typed = self.check.read_typed(self.state, text, reply, self.clock())
+        shown = [self._apply(typed.step)] if typed.step is not None else []
+        return shown + [r for r in (typed.hint, typed.answer) if r is not None]
 
     def cancel(self) -> list[Reply]:
         if not self.running or self.state is None:

@@ -24,14 +24,13 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from bot.core.check import Outcome, State, Status, Transition
-from bot.core.reply import Button, Reply, ReplyKind
+from bot.core.reply import Button, Reply
 from bot.storage import StorageUnavailable
 from bot.telegram import texts
 from bot.telegram.deps import Deps, deps
@@ -45,8 +44,6 @@ Context = ContextTypes.DEFAULT_TYPE
 #: own summary button names its check, so it stops working once a new check starts.)
 LAST_SUMMARY = "q:last:sum"
 _CONTROLS = frozenset({"back", "why", "stop"})
-#: Engine replies that mean "I did not understand": mid-check, most likely a garbled answer.
-_NOT_UNDERSTOOD = (ReplyKind.fallback, ReplyKind.invalid)
 
 
 def markup(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
@@ -182,33 +179,19 @@ async def start(update: Update, context: Context, reply: Reply) -> None:
 
 
 async def handle_text(update: Update, context: Context, text: str, reply: Reply) -> Reply | None:
-    """A typed message, with the engine's `reply` to it (never an urgent one: emergencies are
-    answered before a check sees the text). None when the check handled it; otherwise the
-    reply to send — mid-check, with a "Continue the check" button added."""
+    """A typed message, with the engine's `reply` to it: what the check makes of it
+    (`CheckEngine.read_typed`, shared with the console) applied to this chat. None when the
+    check handled it; otherwise the reply to send — mid-check, with "Continue the check"."""
     check = await _Check.load(update, context)
-    state = check.state
-    if state is None or state.status is not Status.active:
-        return reply
     d = check.d
-    step = d.check.handle_text(state, text, d.clock())
-    if step is not None and step.outcome is Outcome.expired:
-        await check.apply(step, in_place=True)
-        # "yes" to an expired question needs nothing more; a real question gets its answer.
-        answer = d.check.handle_text(state, text, state.updated_at)
-        return None if answer is not None else reply
-    if step is not None:
-        await check.apply(step, in_place=True)
-        return None
-    if reply.kind in _NOT_UNDERSTOOD:
-        hint = d.check.not_understood(state)
-        if hint is not None:
-            await check.show(hint, in_place=True)
-            return None
-    button = d.check.continue_button(state)
-    if reply.kind is ReplyKind.start_check or button is None:
-        return reply
-    await check.detach()
-    return replace(reply, buttons=(*reply.buttons, button))
+    typed = d.check.read_typed(check.state, text, reply, d.clock())
+    if typed.step is not None:
+        await check.apply(typed.step, in_place=True)
+    if typed.hint is not None:
+        await check.show(typed.hint, in_place=True)
+    if typed.detach:
+        await check.detach()
+    return typed.answer
 
 
 async def handle_button(update: Update, context: Context, data: str) -> None:

@@ -19,6 +19,7 @@ from bot.core.check.state import (
     State,
     Status,
     Transition,
+    Typed,
 )
 from bot.core.check.typed import AskBack, parse_typed_answer, read_answer
 
@@ -37,6 +38,7 @@ __all__ = [
     "State",
     "Status",
     "Transition",
+    "Typed",
     "parse_typed_answer",
     "read_answer",
 ]

@@ -40,10 +40,14 @@ from bot.core.check.state import (
     Status,
     Tally,
     Transition,
+    Typed,
     check_token,
 )
 from bot.core.check.typed import AskBack, normalise, read_answer
 from bot.core.reply import Button, Reply, ReplyKind
+
+#: Engine replies that mean "I did not understand": mid-check, most likely a garbled answer.
+_NOT_UNDERSTOOD = (ReplyKind.fallback, ReplyKind.invalid)
 
 
 class CheckEngine:
@@ -316,6 +320,29 @@ class CheckEngine:
         return Reply(text=f"{hint}\n\n{reply.text}", kind=reply.kind, buttons=reply.buttons)
 
     # ------------------------------------------------------------------ input handling
+
+    def read_typed(self, state: State | None, text: str, reply: Reply, now: float) -> Typed:
+        """A typed message, with the engine's `reply` to it, in a chat whose check is `state`:
+        an answer to the running check, a garbled answer (asked again), or a question of its
+        own (answered, with a button back to the check). An emergency is always answered,
+        and a check that expired says so before a real question gets its answer."""
+        if reply.kind is ReplyKind.urgent or state is None or state.status is not Status.active:
+            return Typed(answer=reply)
+        step = self.handle_text(state, text, now)
+        if step is not None and step.outcome is Outcome.expired:
+            # "yes" to an expired question needs nothing more; a real question gets its answer.
+            answered = self.handle_text(state, text, state.updated_at) is not None
+            return Typed(answer=None if answered else reply, step=step)
+        if step is not None:
+            return Typed(answer=None, step=step)
+        if reply.kind in _NOT_UNDERSTOOD:
+            hint = self.not_understood(state)
+            if hint is not None:
+                return Typed(answer=None, hint=hint)
+        button = self.continue_button(state)
+        if reply.kind is ReplyKind.start_check or button is None:
+            return Typed(answer=reply)
+        return Typed(answer=replace(reply, buttons=(*reply.buttons, button)), detach=True)
 
     def handle_action(self, state: State | None, action: object, now: float) -> Transition:
         """A button press. Never raises on bad input: stale, forged or ended → an outcome."""

@@ -155,6 +155,21 @@ class Transition:
     new_message: bool = False  # True: send as a new message; False: edit the check message
 
 
+@dataclass(frozen=True, slots=True)
+class Typed:
+    """What a typed message does to a chat that may have a check running — decided once, in
+    the core, for every window (`CheckEngine.read_typed`). A window applies it in this order:
+    persist and show `step` (an answer, a command, or "this check expired"), show `hint` on
+    the check message ("didn't catch that" and the options), take the check message's
+    buttons off when `detach` (the chat moved on: the next step goes in a new message), then
+    send `answer` (the engine's reply to the message, if it is to be shown)."""
+
+    answer: Reply | None
+    step: Transition | None = None
+    hint: Reply | None = None
+    detach: bool = False
+
+
 @dataclass
 class Tally:
     b12: int = 0
