@@ -22,6 +22,7 @@ from bot.core.engine import Engine
 from bot.core.reply import Reply, ReplyKind
 
 GAP_SECONDS = 30.0
+NONE_ACTION = "none"  # the "None of these" button of did-you-mean replies
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,9 @@ def is_dialogue_file(path: Path) -> bool:
 def expected(expect: dict[str, Any], reply: Reply, *, follow_up: bool) -> bool:
     """Whether `reply` meets `expect`. A life stage is required of follow-ups only (a first
     message's general answer covers every stage)."""
-    if expect.get("suggest"):
-        return reply.kind is ReplyKind.fallback and len(reply.buttons) >= 2
+    if expect.get("suggest"):  # two choices at least, besides "None of these"
+        choices = [b for b in reply.buttons if b.action != NONE_ACTION]
+        return reply.kind is ReplyKind.fallback and len(choices) >= 2
     wanted = expect.get("intent")
     wanted = [wanted] if isinstance(wanted, str) else wanted
     if wanted and reply.intent not in wanted:

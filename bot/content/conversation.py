@@ -67,6 +67,13 @@ class Conversation(BaseModel):
     openers: tuple[str, ...]
     fresh_cues: tuple[str, ...]
     anaphora: tuple[str, ...]
+    open_ends: tuple[str, ...]
+    more_asks: tuple[str, ...]
+    not_problems: tuple[str, ...]
+    picks: tuple[str, ...]
+    expletive_pronouns: tuple[str, ...]
+    expletive_then: tuple[str, ...]
+    joiners: tuple[str, ...] = Field(min_length=1)
     filler: tuple[str, ...]
     verdict_cues: tuple[str, ...]
     meal_add_openers: tuple[str, ...]
@@ -110,6 +117,8 @@ def _cross(conversation: Conversation, content_dir: Path) -> list[str]:
                 problems.append(f"{where}: no heading {section.heading!r} in {topic}'s answer")
     for family, spec in conversation.families.items():
         named += [(f"families.{family}", i) for i in spec.intents]
+    unknown = [f for f in conversation.not_problems if f not in conversation.families]
+    problems += [f"not_problems: unknown family {f!r}" for f in unknown]
     problems += [f"{where}: unknown intent {i!r}" for where, i in named if i not in answers]
     stages = set(record_ids(content_dir / "intake.yaml", "life_stages"))
     cited = [("stage_ages", a.stage) for a in conversation.stage_ages]

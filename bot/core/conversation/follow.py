@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from bot.content import Category
 from bot.content.conversation import Conversation, Section, heading_part
+from bot.core import views
 from bot.core.conversation.dialogue import Dialogue
+from bot.core.conversation.things import ANSWERED, FOOD, FOOD_TOPIC, Things, key
 from bot.core.reply import Button, Reply, ReplyKind
 from bot.core.tools import intake as intake_tool
 from bot.core.tools import labs as lab_tool
@@ -27,13 +28,9 @@ if TYPE_CHECKING:
 LAB_INTENT = lab_tool.INTENT
 MEAL_INTENT = intake_tool.INTENT
 _KEEPS = (ReplyKind.urgent, ReplyKind.invalid, ReplyKind.start_check)
-_ANSWERED = (ReplyKind.answer, ReplyKind.food)
-FOOD = "food_lookup"
-TOPIC_MIN = 20.0  # a ranked intent at least this sure counts as something the message is about
 _TOPIC_KINDS = frozenset(
     {"food", "nutrient", "medicine", "condition", "test", "body_part", "time_of_day"}
 )
-FOOD_TOPIC = "food:"  # a topic that is one food card: "salmon or tuna?" is about two
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +41,7 @@ class _Read:
     joined: str  # " word word " — phrases are found as whole words
     foods: tuple[str, ...]
     ages: tuple[int, ...]
+    things: tuple[tuple[str, str], ...]  # (kind, value) of the topics it names
     named: bool  # names a topic of its own (a food, nutrient, medicine, condition, …)
 
     def has(self, phrase: str) -> bool:
@@ -55,17 +53,12 @@ class FollowUps:
 
     def __init__(self, engine: Engine, conversation: Conversation) -> None:
         self.engine, self.spec = engine, conversation
+        self.things = Things(engine, conversation)
         fold = engine.normalise
         self._openers = sorted({fold(o) for o in conversation.openers if fold(o)}, key=len)[::-1]
         self._fresh = [fold(c) for c in conversation.fresh_cues if fold(c)]
         self._anaphora = {fold(w) for w in conversation.anaphora} | set(conversation.anaphora)
         self._stop = set(engine.content.synonyms.stopwords)
-        self._known = {
-            w
-            for intent in engine.content.intents.values()
-            for e in intent.examples
-            for w in fold(e).split()
-        } - self._stop
         self._filler = {fold(w) for w in conversation.filler} | set(conversation.filler)
         self._verdict = [fold(c) for c in conversation.verdict_cues if fold(c)]
         self._meal_add = [fold(o) for o in conversation.meal_add_openers if fold(o)]
@@ -80,6 +73,11 @@ class FollowUps:
             self._stage_words.setdefault(stage.id, []).extend(fold(w) for w in stage.words)
         self._list_cues = [fold(c) for c in conversation.list_cues if fold(c)]
         self._months = {fold(w) for w in conversation.month_words} | set(conversation.month_words)
+        self._open_ends = [fold(o) for o in conversation.open_ends if fold(o)]
+        self._more_asks = [fold(o) for o in conversation.more_asks if fold(o)]
+        self._picks = {fold(w) for w in conversation.picks} | set(conversation.picks)
+        self._expletive = {fold(w) for w in conversation.expletive_pronouns}
+        self._then = {fold(w) for w in conversation.expletive_then}
 
     # -- the one entry point ---------------------------------------------------------------
 
@@ -115,8 +113,12 @@ class FollowUps:
         read = self._read(text, reply)
         meal, resolved = None, None
         known = live.intent or live.topics or live.lab or live.meal
-        if reply.kind not in _KEEPS and known and self._shaped(read, reply):
-            resolved = self._resolve(live, read, text, reply)
+        if reply.kind not in _KEEPS and known:
+            if self._shaped(read, reply):
+                resolved = self._resolve(live, read, text, reply)
+            else:  # answered confidently alone, yet it may point back ("is it a good source?")
+                pointing = self._unclear(live, read, reply) or self._again(live, read, reply)
+                resolved = _same_meal(live, pointing)
             if resolved is not None:
                 reply, meal = resolved
         dialogue = self._remember(live, text, reply, now, meal)
@@ -124,6 +126,9 @@ class FollowUps:
             # A follow-up answered in context is about what it was answered with, not about
             # what its few words would mean on their own.
             dialogue = replace(dialogue, topics=(reply.intent,))
+        elif resolved is not None:  # asked which one: still about the same things
+            kept = ("intent", "food", "topics", "entities")
+            dialogue = replace(dialogue, **{k: getattr(live, k) for k in kept})
         return dialogue, reply
 
     def pressed(self, dialogue: Dialogue | None, reply: Reply, now: float) -> Dialogue:
@@ -139,15 +144,15 @@ class FollowUps:
         found = reply.entities
         foods = tuple(e.value for e in found if e.kind == "food")
         ages = tuple(int(e.value) for e in found if e.kind == "age" and e.value.isdigit())
-        named = any(e.kind in _TOPIC_KINDS for e in found)
-        return _Read(words, f" {' '.join(words)} ", foods, ages, named)
+        things = tuple((e.kind, e.value) for e in found if e.kind in _TOPIC_KINDS)
+        return _Read(words, f" {' '.join(words)} ", foods, ages, things, bool(things))
 
     def _opens(self, read: _Read) -> bool:
         return any(read.joined.startswith(f" {o} ") for o in self._openers)
 
     def _sure(self, reply: Reply) -> bool:
         """Answered confidently on its own."""
-        return reply.kind in _ANSWERED and reply.score >= self.engine.thresholds.sure
+        return reply.kind in ANSWERED and reply.score >= self.engine.thresholds.sure
 
     def _shaped(self, read: _Read, reply: Reply) -> bool:
         """Short, or opening like a follow-up, or carrying a follow-up's cue (a verdict, a
@@ -175,19 +180,20 @@ class FollowUps:
             found = rule(live, read, text)
             if found is not None:
                 return found
+        unclear = self._unclear(live, read, reply)
+        if unclear is not None:
+            return unclear, None
         if self._new_question(read, reply):
             return None
-        sub = self._sub_question(live, read, reply)
-        if sub is not None:
-            return sub, None
-        again = self._same_question(live, read, reply)
-        if again is not None:
-            return again, None
+        for again in (self._sub_question, self._again, self._same_question):
+            found = _same_meal(live, again(live, read, reply))
+            if found is not None:
+                return found
         return None
 
     def _new_question(self, read: _Read, reply: Reply) -> bool:
         """Names its own topic, points back at nothing and is answered confidently alone."""
-        if self._opens(read) or any(w in self._anaphora for w in read.words):
+        if self._opens(read) or self._refers(read):
             return False
         return read.named and self._sure(reply)
 
@@ -273,6 +279,54 @@ class FollowUps:
         shown = self.engine.act(actions[number - 1 if number > 0 else -1])
         return (shown, None) if shown is not None else None
 
+    def _unclear(self, live: Dialogue, read: _Read, reply: Reply) -> Reply | None:
+        """ "would b12 help with that?" after night cramps and period cramps: a short message
+        that points back when the last one was about two things or more, and picks none of
+        them. It names nothing of a kind the last message named (that would be one of them,
+        or the same question of another: "would potassium help with that" after magnesium),
+        alone it is not about one of them, nor one more of their family ("could quinine do
+        that too" after two remedies). Asks which, with its own confident answer as a choice."""
+        things = self.things.in_context(live)
+        if len(things) < 2 or read.foods or len(read.words) > self.spec.max_followup_words:
+            return None
+        if not self._points_back(read, things) or (read.named and self._opens(read)):
+            return None
+        kinds = {k for k, _ in live.entities if k in _TOPIC_KINDS}
+        if any(kind in kinds for kind, _ in read.things):
+            return None  # one of them by name, or the same question of another of its kind
+        own = key(reply.intent, reply.food)
+        if own in things:
+            return None
+        also = own if self._sure(reply) else None  # what the message alone would get
+        family = self.things.family(also) if also else None
+        if family is not None and all(self.things.family(t) == family for t in things):
+            return None  # "is potassium as good?" after two remedies: one more of them
+        return self.things.which(things, live, also=also)
+
+    def _points_back(self, read: _Read, things: Sequence[str] = ()) -> bool:
+        """ "that", "it", or a question left open at its end ("would b12 help?" — about a
+        problem, so not after foods and remedies only); not a message that picks by its words
+        ("the vegan bit", "the one about medicines")."""
+        if any(w in self._picks for w in read.words):
+            return False
+        if self._refers(read):
+            return True
+        ends = [*self._more_asks]
+        if not things or any(self.things.family(t) not in self.spec.not_problems for t in things):
+            ends += self._open_ends
+        return any(read.joined.endswith(f" {o} ") for o in ends)
+
+    def _refers(self, read: _Read) -> bool:
+        """Has a word that points back at the last message — not the "it" of "is it safe to
+        take b12", which stands for what follows (nor that sentence's "that")."""
+        words, dummy = read.words, set[int]()
+        for i, word in enumerate(words):
+            after = range(i + 1, min(i + 4, len(words)))
+            then = next((j for j in after if words[j] in self._then), None)
+            if word in self._expletive and then is not None:
+                dummy |= {i, then}
+        return any(w in self._anaphora for i, w in enumerate(words) if i not in dummy)
+
     def _sub_question(self, live: Dialogue, read: _Read, reply: Reply) -> Reply | None:
         """ "why?", "is it safe?": that part of the last topic, or which topic it is about.
         A question that names its own topic ("how much magnesium should I take") is not one."""
@@ -284,16 +338,50 @@ class FollowUps:
         own = [
             w for w in read.words if w not in cue and w not in self._filler and w not in self._stop
         ]
-        if own and reply.kind in _ANSWERED and reply.intent not in topics:
-            return None
-        if len(topics) > 1:  # the last message was about two things: ask which
-            return self._which_one(topics, live)
+        things = self.things.in_context(live)
+        tool = live.intent in (LAB_INTENT, MEAL_INTENT) and self._points_back(read)
+        if own and reply.kind in ANSWERED and reply.intent in things:
+            topics, things = [reply.intent], (reply.intent,)  # names one of the two
+        elif own and reply.kind in ANSWERED and reply.intent not in topics and not tool:
+            return None  # but "how much b12 is that" after a meal is about the meal
+        if len(things) > 1:  # the last message was about two things: ask which
+            return self.things.which(things, live)
         topic = topics[0] if topics else None
         section = self.spec.sections.get(topic or "", {}).get(name)
         if topic is not None and section is not None:
             return self._section(*self._place(topic, name, section), name)
-        if topic in self.engine.content.intents:  # no such part: the topic's answer again
-            return replace(self.engine.answer_intent(topic, 100.0), details={"section": name})
+        again = self._shown(live, things[0]) if things else None  # no such part: it again
+        return replace(again, details={**(again.details or {}), "section": name}) if again else None
+
+    def _again(self, live: Dialogue, read: _Read, reply: Reply) -> Reply | None:
+        """ "does it actually work?" after stretching, "is it a good source?" after tuna: a
+        message that points back at the one thing the last message was about and names
+        nothing of its own gets that thing again — unless it is a confident answer alone."""
+        things = self.things.in_context(live)
+        if len(things) != 1 or read.named or len(read.words) > self.spec.max_followup_words:
+            return None
+        if not self._points_back(read, things):
+            return None
+        if self._sure(reply) and not (reply.intent == FOOD and reply.food is None):
+            return None
+        shown = self._shown(live, things[0])
+        if shown is None:
+            return None
+        # Asked again: the whole answer (what its More button shows), not the summary again.
+        more = next((b.action for b in shown.buttons if _more(b.action)), None)
+        return (self.engine.act(more) if more else None) or shown
+
+    def _shown(self, live: Dialogue, thing: str) -> Reply | None:
+        """The reply about one thing of the context: a food card, the lab reading, the
+        meal's count, an intent's answer."""
+        if thing.startswith(FOOD_TOPIC):
+            return self.engine.act(f"f:{thing.removeprefix(FOOD_TOPIC)}")
+        if thing == LAB_INTENT:
+            return self.engine.act(live.lab) if live.lab else None
+        if thing == MEAL_INTENT:
+            return self.engine.count_intake(live.meal, live.life_stage) if live.meal else None
+        if thing in self.engine.content.intents:
+            return self.engine.answer_intent(thing, 100.0)
         return None
 
     def _sub_name(self, read: _Read) -> str | None:
@@ -333,6 +421,8 @@ class FollowUps:
     def _same_question(self, live: Dialogue, read: _Read, reply: Reply) -> Reply | None:
         """ "and yoghurt?", "what about potassium": the last topic's question, new thing."""
         family = self.spec.family_of(live.intent)
+        if live.intent is None:
+            family = self._offered_family(live, read, reply)
         if family is None:
             return None
         if family == "food" and read.foods:
@@ -341,48 +431,25 @@ class FollowUps:
         if not rest:
             return None
         spec = self.spec.families[family]
-        if not (read.named or set(rest.split()) & self._known):
+        if not (read.named or set(rest.split()) & self.things.known):
             return None  # nothing the content knows ("asdkjh qwpo"): not a new thing to ask about
         again = self.engine.ask(spec.template.format(rest=rest))
         # A food question counts only with its food: the bare "look up a food" help does not.
         fits = again.food is not None or (again.intent in spec.intents and again.intent != FOOD)
-        new_topic = again.intent != live.intent or reply.kind not in _ANSWERED
-        return again if again.kind in _ANSWERED and fits and new_topic else None
+        new_topic = again.intent != live.intent or reply.kind not in ANSWERED
+        return again if again.kind in ANSWERED and fits and new_topic else None
 
-    def _which_one(self, topics: Sequence[str], live: Dialogue) -> Reply:
-        """Did-you-mean buttons built from the context: the last message's topics (a food
-        card or a lab reading among them), then the last reply's own buttons."""
-        engine, intents = self.engine, self.engine.content.intents
-        buttons: list[Button] = []
-        shown: list[str] = []
-        for topic in topics:
-            food = topic.removeprefix(FOOD_TOPIC) if topic.startswith(FOOD_TOPIC) else None
-            if food in engine.content.foods:
-                name = engine.content.foods[food].name
-                buttons.append(Button(engine.message("food_button", name=name), f"f:{food}"))
-            elif topic == "food_lookup" and live.food in engine.content.foods:
-                name = engine.content.foods[live.food].name
-                buttons.append(Button(engine.message("food_button", name=name), f"f:{live.food}"))
-            elif topic == LAB_INTENT and live.lab:
-                buttons.append(Button(self.spec.lab_button, live.lab))
-            elif topic in intents:
-                buttons.append(Button(intents[topic].button, f"i:{topic}"))
-            else:
-                continue
-            shown.append(topic)
-        for label, action in live.items:
-            if len(buttons) >= 3:
-                break
-            if action.startswith(("i:", "f:")) and action not in {b.action for b in buttons}:
-                buttons.append(Button(label, action))
-        buttons = buttons[:3]
-        buttons.append(Button(engine.message("none_of_these"), "none"))
-        return Reply(
-            engine.message("fallback_suggest"),
-            ReplyKind.fallback,
-            suggestions=tuple(shown[:3]),
-            buttons=tuple(buttons),
-        )
+    def _offered_family(self, live: Dialogue, read: _Read, reply: Reply) -> str | None:
+        """ "what about tempeh then" after did-you-mean buttons: the family of what they
+        offered. Only when they offered something (a bare "I didn't get that" offers nothing,
+        whatever the model guessed), only to a message that opens like a follow-up, and never
+        to one that gets did-you-mean buttons of its own: that one is its own question."""
+        asked = bool(live.items) and live.items[-1][1] == "none"  # ends with "None of these"
+        own = reply.kind is ReplyKind.fallback and bool(reply.suggestions)
+        if not asked or own or not self._opens(read):
+            return None
+        offered = (_offered(action) for _, action in live.items)
+        return next(filter(None, map(self.spec.family_of, offered)), None)
 
     # -- remembering --------------------------------------------------------------------------
 
@@ -400,7 +467,7 @@ class FollowUps:
         if reply.intent == MEAL_INTENT:
             meal = meal or text or live.meal
         stage = _stage_of(details) or live.life_stage
-        topics = self._topics(reply) if text else ((reply.intent,) if reply.intent else ())
+        topics = self.things.of(reply, text) if text else ((reply.intent,) if reply.intent else ())
         return Dialogue(
             intent=reply.intent or live.intent,
             food=reply.food or (live.food if reply.intent == live.intent else None),
@@ -413,24 +480,6 @@ class FollowUps:
             updated_at=now,
         )
 
-    def _topics(self, reply: Reply) -> tuple[str, ...]:
-        """What the message could be about: the answer's intent and the model's runners-up."""
-        engine = self.engine
-        medical = [
-            s.intent
-            for s in reply.ranked
-            if s.score >= TOPIC_MIN
-            and engine.content.intents[s.intent].category is Category.medical
-        ]
-        named = [
-            self.spec.entity_topics[e.value]
-            for e in reply.entities
-            if e.value in self.spec.entity_topics
-        ]
-        foods = [f"{FOOD_TOPIC}{e.value}" for e in reply.entities if e.kind == "food"]
-        own = (reply.intent,) if reply.intent else ()
-        return tuple(dict.fromkeys((*own, *medical, *named, *(foods if len(foods) > 1 else ()))))
-
 
 def _lab_action(details: dict[str, object]) -> str | None:
     """The button action that shows this reading again; None for a reading without a value."""
@@ -438,6 +487,25 @@ def _lab_action(details: dict[str, object]) -> str | None:
     if isinstance(test, str) and isinstance(value, int | float) and isinstance(unit, str):
         return lab_tool.lab_action(test, float(value), unit)
     return None
+
+
+def _same_meal(live: Dialogue, found: Reply | None) -> tuple[Reply, str | None] | None:
+    """A reply in context, with the meal it counts: a meal shown again is still that meal."""
+    if found is None:
+        return None
+    return found, live.meal if found.intent == MEAL_INTENT else None
+
+
+def _offered(action: str) -> str | None:
+    """The topic a did-you-mean button offers: its intent, or the food help for a food card."""
+    if action.startswith("f:"):
+        return FOOD
+    return action.removeprefix("i:") if action.startswith("i:") else None
+
+
+def _more(action: str) -> bool:
+    view = views.parse(action)
+    return view is not None and view.more
 
 
 def _stage_of(details: dict[str, object]) -> str | None:
