@@ -5,7 +5,7 @@ development sets now: dialogues.yaml and dialogues_dev2.yaml were tuned on from 
 dialogues_holdout.yaml and dialogues_holdout2.yaml were written by separate authors from the
 list of follow-up kinds only and held out until their figures were reported, then tuned on for
 the ambiguous follow-ups; dialogues_dev3.yaml was written with the ambiguity rules to probe
-their edges. The floors are the figures at the end of that work, so a change can only keep or
+their edges; dialogues_holdout3.yaml was held out (see FLOORS). The floors are the figures at the end of that work, so a change can only keep or
 raise them.
 """
 
@@ -38,6 +38,9 @@ FLOORS = {  # file → lowest share of follow-ups answered in context, ambiguous
     "dialogues_dev3.yaml": (0.96, 7),  # 26/27, 7/8 ambiguous; 0.630 and 2/8 before
     "dialogues_holdout.yaml": (0.94, 4),  # 47/50; 0.800 first, 0.900 before
     "dialogues_holdout2.yaml": (0.91, 5),  # 53/58; 0.759 first, 0.793 and 0/5 ambiguous before
+    # Held out until its first run (0.682, 0/6 ambiguous): that run printed its misses, so
+    # it is a development set from now on; the floor is that first, clean figure.
+    "dialogues_holdout3.yaml": (0.68, 0),  # 45/66
 }
 
 
