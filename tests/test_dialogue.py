@@ -5,7 +5,8 @@ development sets now: dialogues.yaml and dialogues_dev2.yaml were tuned on from 
 dialogues_holdout.yaml and dialogues_holdout2.yaml were written by separate authors from the
 list of follow-up kinds only and held out until their figures were reported, then tuned on for
 the ambiguous follow-ups; dialogues_dev3.yaml was written with the ambiguity rules to probe
-their edges; dialogues_holdout3.yaml was held out (see FLOORS). The floors are the figures at the end of that work, so a change can only keep or
+their edges; dialogues_holdout3.yaml was held out until its first run, then tuned on (see
+FLOORS). The floors are the figures at the end of that work, so a change can only keep or
 raise them.
 """
 
@@ -36,11 +37,12 @@ FLOORS = {  # file → lowest share of follow-ups answered in context, ambiguous
     "dialogues.yaml": (1.0, 4),  # 51/51
     "dialogues_dev2.yaml": (0.96, 5),  # 61/63; 0.952 before issue 13's ambiguity work
     "dialogues_dev3.yaml": (0.96, 7),  # 26/27, 7/8 ambiguous; 0.630 and 2/8 before
-    "dialogues_holdout.yaml": (0.94, 4),  # 47/50; 0.800 first, 0.900 before
-    "dialogues_holdout2.yaml": (0.91, 5),  # 53/58; 0.759 first, 0.793 and 0/5 ambiguous before
+    "dialogues_holdout.yaml": (0.96, 4),  # 48/50; 0.800 first, 0.900, 0.940 before
+    "dialogues_holdout2.yaml": (0.94, 5),  # 55/58; 0.759 first, 0.793, 0.914 before
     # Held out until its first run (0.682, 0/6 ambiguous): that run printed its misses, so
-    # it is a development set from now on; the floor is that first, clean figure.
-    "dialogues_holdout3.yaml": (0.68, 0),  # 45/66
+    # it is a development set from now on, tuned on for bare follow-ups with two readings,
+    # meal additions and verdicts, sub-questions.
+    "dialogues_holdout3.yaml": (0.87, 5),  # 58/66, 5/6 ambiguous; 45/66 and 0/6 first
 }
 
 
@@ -169,6 +171,123 @@ def test_the_same_follow_ups_after_one_thing_are_answered(engine: Engine) -> Non
     assert reply.intent == "remedy_stretching" and reply.more is None  # the whole answer
 
 
+@pytest.mark.parametrize(
+    ("first", "second", "choices"),
+    [
+        # the last question of it (can low magnesium cause cramps?) or its own (magnesium)
+        ("can low b12 cause cramps", "and magnesium?", {"i:cause_electrolytes", "i:remedy_magnesium"}),
+        # only when: stretching at night, or night cramps
+        ("is stretching good for cramps", "and at night?", {"i:night_cramps", "i:remedy_stretching"}),
+    ],
+)  # fmt: skip
+def test_a_bare_follow_up_with_two_readings_asks_which(
+    engine: Engine, first: str, second: str, choices: set[str]
+) -> None:
+    _, reply = talk(engine, first, second)
+    assert choices <= which(reply)
+
+
+def test_a_bare_follow_up_the_last_question_does_not_fit_asks_which(engine: Engine) -> None:
+    """ "can potassium cause cramps" is read as potassium for cramps, not a cause: so "and
+    potassium?" after the causes is that, or the causes (or low minerals, their nearest)."""
+    _, reply = talk(engine, "what causes leg cramps", "and potassium?")
+    choices = which(reply)
+    assert "i:remedy_potassium" in choices
+    assert choices & {"i:causes_overview", "i:cause_electrolytes"}
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "intent", "food"),
+    [
+        ("does salmon have b12", "and a banana?", "food_lookup", "banana"),  # another food
+        ("does magnesium help with cramps", "ok and potassium?", "remedy_potassium", None),
+        ("does potassium help cramps", "and water?", "remedy_hydration", None),  # no own topic
+        ("is b12 safe to take", "and magnesium?", "remedy_magnesium", None),  # no family: its own
+        # "at the gym" says when, but "overdoing it" says what: another cause
+        ("can dehydration cause cramps", "and overdoing it at the gym", "cause_overuse", None),
+    ],
+)  # fmt: skip
+def test_a_bare_follow_up_with_one_reading_is_answered(
+    engine: Engine, first: str, second: str, intent: str, food: str | None
+) -> None:
+    _, reply = talk(engine, first, second)
+    assert (reply.kind, reply.intent, reply.food) != (ReplyKind.fallback, None, None)
+    assert (reply.intent, reply.food) == (intent, food)
+
+
+def test_one_unsure_part_is_not_a_second_thing(engine: Engine) -> None:
+    """ "injections or tablets for b12, which is better?": "injections" alone is not answered
+    and the rest only unsurely, so the message is about what it was answered with."""
+    first, reply = talk(
+        engine,
+        "injections or tablets for b12, which is better? my husband was told he needs it",
+        "how often would he need the jabs",
+    )
+    assert first.intent == "supplement_safety"
+    assert reply.intent == "supplement_safety" and reply.kind is ReplyKind.answer
+
+
+def test_a_longer_sub_question_that_points_back_is_about_the_topic(engine: Engine) -> None:
+    """ "is it safe to take high doses of it long term" is B12 supplements' safety alone, and
+    long; its "of it" makes it a sub-question of the last topic all the same."""
+    for follow_up in (
+        "is it safe to take a lot of it",
+        "is it safe to take high doses of it long term",
+    ):
+        _, reply = talk(engine, "potassium for cramps, does it work", follow_up)
+        assert reply.intent == "remedy_potassium", follow_up
+        assert (reply.details or {})["section"] == "safety", follow_up
+
+
+def test_a_section_can_be_the_paragraph_that_says_it(engine: Engine) -> None:
+    """The signs of low B12 have no headings: "what should i do" gets the paragraph that says."""
+    _, reply = talk(
+        engine, "what are the signs of b12 deficiency", "ok so what should i do about it"
+    )
+    assert (
+        reply.intent == "deficiency_symptoms" and (reply.details or {})["section"] == "what_to_do"
+    )
+    assert "see a doctor soon" in reply.text and "Pins and needles" not in reply.text
+
+
+def test_the_next_meal_of_the_day_adds_to_the_running_total(engine: Engine) -> None:
+    """ "lunch a ham sandwich" alone is a food card; after a meal it is more of the day."""
+    *_, reply = talk(
+        engine, "breakfast was greek yoghurt", "lunch a ham sandwich", "and salmon for tea"
+    )
+    assert [i["food"] for i in (reply.details or {})["items"]] == ["yogurt", "ham", "salmon"]
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "intent"),
+    [
+        ("had 2 eggs and a glass of milk", "enough?", "intake"),
+        ("dinner was a salmon fillet with spinach", "so have i hit my daily amount", "intake"),
+        # no verdict cue, but alone it asks the day's need: the meal's count shows it
+        ("had 2 eggs and a glass of milk", "and how much do i need a day", "intake"),
+        ("my mums b12 is 150 ng/l", "should she worry", "lab_result"),
+        ("my b12 came back at 210 pg/ml", "so i'm fine then?", "lab_result"),
+    ],
+)  # fmt: skip
+def test_a_verdict_in_few_words_shows_the_meal_or_reading_again(
+    engine: Engine, first: str, second: str, intent: str
+) -> None:
+    _, reply = talk(engine, first, second)
+    assert reply.intent == intent
+
+
+def test_a_verdict_word_in_a_question_of_its_own_is_not_a_verdict(engine: Engine) -> None:
+    _, reply = talk(engine, "my b12 is 250 pg/ml", "is b12 from food enough or do i need pills")
+    assert reply.intent != "lab_result"
+
+
+def test_an_age_said_plainly_is_a_life_stage(engine: Engine) -> None:
+    _, reply = talk(engine, "b12 daily amount for a 15 yr old girl?", "and her sister is 11")
+    assert (reply.details or {}).get("life_stage") == "child_9_13"
+    _, lab = talk(engine, "how much b12 do i need a day", "my b12 is 90")
+    assert lab.intent == "lab_result"  # a reading, not a 90-year-old
+
+
 def test_a_sub_question_after_a_meal_or_lab_number_is_about_it(engine: Engine) -> None:
     _, meal = talk(engine, "had 2 eggs and a slice of cheese today", "how much b12 is that")
     assert meal.intent == "intake" and {i["food"] for i in (meal.details or {})["items"]} == {
@@ -232,10 +351,13 @@ def test_after_did_you_mean_only_a_follow_up_by_its_form_takes_the_offered_famil
 ) -> None:
     """ "what about tempeh then" after buttons that offered the food lookup is a food; a
     message that gets did-you-mean buttons of its own keeps them."""
-    first, reply = talk(
-        engine, "is tofu a good source of b12? just went vegetarian", "what about tempeh then"
+    offered = Dialogue(  # did-you-mean buttons offering a food card ("None of these" last)
+        items=(("Tofu", "f:tofu"), ("Vegan diets", "i:vegan_vegetarian"), ("None", "none")),
+        topics=("food:tofu", "vegan_vegetarian"),
+        updated_at=T0,
     )
-    assert first.suggestions and (reply.intent, reply.food) == ("food_lookup", "tempeh")
+    _, reply = engine.turn(offered, "what about tempeh then", T0 + 30)
+    assert (reply.intent, reply.food) == ("food_lookup", "tempeh")
     for offered in ("muscles ' OR 1=1 --", "b12 cramps maybe"):
         for own in ("b12 cramps maybe", "what about muscles ' OR 1=1 --"):
             first, reply = talk(engine, offered, own)
@@ -339,6 +461,18 @@ def test_content_check_names_a_section_heading_the_answer_lacks(tmp_path: Path) 
     path.write_text(text.replace('{heading: "Safety"}', '{heading: "No such part"}', 1))
     problems = [str(p) for p in check_conversation(content)]
     assert any("No such part" in p and "supplement_safety" in p for p in problems), problems
+
+
+def test_content_check_names_a_section_paragraph_the_answer_lacks(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    shutil.copytree(CONTENT, content)
+    path = content / "conversation.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace('{paragraph: "see a doctor soon"}', '{paragraph: "no such words"}')
+    )
+    problems = [str(p) for p in check_conversation(content)]
+    assert any("no such words" in p and "deficiency_symptoms" in p for p in problems), problems
 
 
 def test_content_check_names_an_unknown_family_of_not_problems(tmp_path: Path) -> None:

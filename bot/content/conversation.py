@@ -28,18 +28,28 @@ SectionName = Literal[
 
 class Section(BaseModel):
     """Where a sub-question of a topic is answered: a headed part of the topic's own answer,
-    or another intent."""
+    the paragraph of it that holds some words (an answer without headings), or another
+    intent."""
 
     model_config = _STRICT
 
     heading: str | None = None
+    paragraph: str | None = None
     intent: str | None = None
 
     @model_validator(mode="after")
     def _one(self) -> Section:
-        if (self.heading is None) == (self.intent is None):
-            raise ValueError("give exactly one of `heading` or `intent`")
+        if sum(v is not None for v in (self.heading, self.paragraph, self.intent)) != 1:
+            raise ValueError("give exactly one of `heading`, `paragraph` or `intent`")
         return self
+
+    def part(self, answer: str) -> str | None:
+        """This section's part of `answer`; None for another intent or a part it lacks."""
+        if self.heading is not None:
+            return heading_part(answer, self.heading)
+        if self.paragraph is not None:
+            return paragraph_part(answer, self.paragraph)
+        return None
 
 
 class Family(BaseModel):
@@ -64,6 +74,7 @@ class Conversation(BaseModel):
     expire_after_minutes: int = Field(gt=0, le=24 * 60)
     max_followup_words: int = Field(gt=0)
     max_cued_words: int = Field(gt=0)
+    max_bare_words: int = Field(gt=0)
     openers: tuple[str, ...]
     fresh_cues: tuple[str, ...]
     anaphora: tuple[str, ...]
@@ -76,6 +87,8 @@ class Conversation(BaseModel):
     joiners: tuple[str, ...] = Field(min_length=1)
     filler: tuple[str, ...]
     verdict_cues: tuple[str, ...]
+    verdict_words: tuple[str, ...] = ()
+    meal_verdict_intents: tuple[str, ...] = ()
     meal_add_openers: tuple[str, ...]
     ordinals: dict[str, int]
     list_cues: tuple[str, ...]
@@ -85,11 +98,13 @@ class Conversation(BaseModel):
     stage_ages: tuple[StageAge, ...]
     stage_months: tuple[StageAge, ...]
     month_words: tuple[str, ...]
+    age_cues: tuple[str, ...] = ()
     stage_words: dict[str, tuple[str, ...]]
     stage_intents: tuple[str, ...]
     stage_need: str
     stage_sources: tuple[str, ...] = Field(min_length=1)
     entity_topics: dict[str, str] = {}
+    qualifier_kinds: tuple[str, ...] = ()
     lab_button: str = Field(min_length=1, max_length=32)
 
     def family_of(self, intent: str | None) -> str | None:
@@ -107,14 +122,16 @@ def _cross(conversation: Conversation, content_dir: Path) -> list[str]:
     problems: list[str] = []
     named = [("sections", t) for t in conversation.sections]
     named += [("stage_intents", i) for i in conversation.stage_intents]
+    named += [("meal_verdict_intents", i) for i in conversation.meal_verdict_intents]
     named += [(f"entity_topics.{k}", i) for k, i in conversation.entity_topics.items()]
     for topic, sections in conversation.sections.items():
         for name, section in sections.items():
             where = f"sections.{topic}.{name}"
             if section.intent is not None:
                 named.append((where, section.intent))
-            elif topic in answers and heading_part(answers[topic], section.heading or "") is None:
-                problems.append(f"{where}: no heading {section.heading!r} in {topic}'s answer")
+            elif topic in answers and section.part(answers[topic]) is None:
+                part = section.heading or section.paragraph
+                problems.append(f"{where}: no part {part!r} in {topic}'s answer")
     for family, spec in conversation.families.items():
         named += [(f"families.{family}", i) for i in spec.intents]
     unknown = [f for f in conversation.not_problems if f not in conversation.families]
@@ -160,6 +177,11 @@ def heading_part(answer: str, heading: str) -> str | None:
                 part.append(following)
             return "\n".join(part).strip()
     return None
+
+
+def paragraph_part(answer: str, words: str) -> str | None:
+    """The paragraph (blank-line separated) of an answer that holds `words`."""
+    return next((p.strip() for p in re.split(r"\n\s*\n", answer) if words in p), None)
 
 
 def check_conversation(content_dir: Path) -> list[Problem]:

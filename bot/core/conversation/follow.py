@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from bot.content.conversation import Conversation, Section, heading_part
+from bot.content.conversation import Conversation, Section
 from bot.core import views
 from bot.core.conversation.dialogue import Dialogue
-from bot.core.conversation.things import ANSWERED, FOOD, FOOD_TOPIC, Things, key
+from bot.core.conversation.things import ANSWERED, FOOD, FOOD_TOPIC, TOPIC_MIN, Things, key
 from bot.core.reply import Button, Reply, ReplyKind
 from bot.core.tools import intake as intake_tool
 from bot.core.tools import labs as lab_tool
@@ -43,6 +43,8 @@ class _Read:
     ages: tuple[int, ...]
     things: tuple[tuple[str, str], ...]  # (kind, value) of the topics it names
     named: bool  # names a topic of its own (a food, nutrient, medicine, condition, …)
+    intent: str | None  # what the engine answered it with alone
+    spans: tuple[tuple[str, str], ...]  # (kind, words) of each thing it names, as found
 
     def has(self, phrase: str) -> bool:
         return f" {phrase} " in self.joined
@@ -61,6 +63,7 @@ class FollowUps:
         self._stop = set(engine.content.synonyms.stopwords)
         self._filler = {fold(w) for w in conversation.filler} | set(conversation.filler)
         self._verdict = [fold(c) for c in conversation.verdict_cues if fold(c)]
+        self._verdict_words = [fold(c) for c in conversation.verdict_words if fold(c)]
         self._meal_add = [fold(o) for o in conversation.meal_add_openers if fold(o)]
         self._sub = {
             name: sorted({fold(c) for c in cues if fold(c)}, key=len)[::-1]
@@ -73,6 +76,7 @@ class FollowUps:
             self._stage_words.setdefault(stage.id, []).extend(fold(w) for w in stage.words)
         self._list_cues = [fold(c) for c in conversation.list_cues if fold(c)]
         self._months = {fold(w) for w in conversation.month_words} | set(conversation.month_words)
+        self._age_cues = {fold(w) for w in conversation.age_cues} | set(conversation.age_cues)
         self._open_ends = [fold(o) for o in conversation.open_ends if fold(o)]
         self._more_asks = [fold(o) for o in conversation.more_asks if fold(o)]
         self._picks = {fold(w) for w in conversation.picks} | set(conversation.picks)
@@ -114,7 +118,7 @@ class FollowUps:
         meal, resolved = None, None
         known = live.intent or live.topics or live.lab or live.meal
         if reply.kind not in _KEEPS and known:
-            if self._shaped(read, reply):
+            if self._shaped(live, read, reply):
                 resolved = self._resolve(live, read, text, reply)
             else:  # answered confidently alone, yet it may point back ("is it a good source?")
                 pointing = self._unclear(live, read, reply) or self._again(live, read, reply)
@@ -145,7 +149,9 @@ class FollowUps:
         foods = tuple(e.value for e in found if e.kind == "food")
         ages = tuple(int(e.value) for e in found if e.kind == "age" and e.value.isdigit())
         things = tuple((e.kind, e.value) for e in found if e.kind in _TOPIC_KINDS)
-        return _Read(words, f" {' '.join(words)} ", foods, ages, things, bool(things))
+        joined = f" {' '.join(words)} "
+        spans = tuple((e.kind, e.text) for e in found)  # found in the normalised text
+        return _Read(words, joined, foods, ages, things, bool(things), reply.intent, spans)
 
     def _opens(self, read: _Read) -> bool:
         return any(read.joined.startswith(f" {o} ") for o in self._openers)
@@ -154,19 +160,22 @@ class FollowUps:
         """Answered confidently on its own."""
         return reply.kind in ANSWERED and reply.score >= self.engine.thresholds.sure
 
-    def _shaped(self, read: _Read, reply: Reply) -> bool:
-        """Short, or opening like a follow-up, or carrying a follow-up's cue (a verdict, a
-        sub-question, a life stage). A message that says it changes the subject, or a longer
-        one the engine answers confidently on its own, is a new question, and wins."""
+    def _shaped(self, live: Dialogue, read: _Read, reply: Reply) -> bool:
+        """Short, or opening like a follow-up (or like more of a meal, after one), or carrying
+        a follow-up's cue (a verdict, a sub-question, a life stage). A message that says it
+        changes the subject, or a longer one the engine answers confidently on its own, is a
+        new question, and wins."""
         count = len(read.words)
         if not count or any(read.has(c) for c in self._fresh):
             return False
-        if self._opens(read):
+        if self._opens(read) or (self._adds(live, read) and count <= self.spec.max_cued_words):
             return True
         sure = self._sure(reply)
+        cued = self._verdict_asked(live, read) or self._sub_name(read) is not None
+        if cued and self._refers(read) and count <= self.spec.max_cued_words:
+            return True  # "is it safe to take a lot of it": a cue about what was just said
         if sure and count > self.spec.max_followup_words:
             return False
-        cued = any(read.has(c) for c in self._verdict) or self._sub_name(read) is not None
         if (cued or self._stage(read) is not None) and count <= self.spec.max_cued_words:
             return True
         return count <= self.spec.max_followup_words and (not sure or count <= 3)
@@ -185,7 +194,7 @@ class FollowUps:
             return unclear, None
         if self._new_question(read, reply):
             return None
-        for again in (self._sub_question, self._again, self._same_question):
+        for again in (self._sub_question, self._again, self._readings):
             found = _same_meal(live, again(live, read, reply))
             if found is not None:
                 return found
@@ -197,9 +206,24 @@ class FollowUps:
             return False
         return read.named and self._sure(reply)
 
+    def _verdict_asked(self, live: Dialogue, read: _Read) -> bool:
+        """A verdict cue, or after a meal a question about the day's need ("so have i hit my
+        daily amount": `meal_verdict_intents`) — the meal's count shows it against the need."""
+        if any(read.has(c) for c in self._verdict):
+            return True
+        if any(read.has(c) for c in self._verdict_words) and (self._refers(read) or not read.named):
+            return True  # "enough?", "should she worry" — not "is b12 from food enough"
+        return live.intent == MEAL_INTENT and read.intent in self.spec.meal_verdict_intents
+
+    def _adds(self, live: Dialogue, read: _Read) -> bool:
+        """After a meal, names a food and opens like more of it ("lunch a ham sandwich")."""
+        if live.intent != MEAL_INTENT or not live.meal or not read.foods:
+            return False
+        return any(read.joined.startswith(f" {o} ") for o in self._meal_add)
+
     def _verdict_on(self, live: Dialogue, read: _Read, _: str) -> tuple[Reply, str | None] | None:
         """ "so is it low?" after a lab number, "is that enough?" after a meal."""
-        if not any(read.has(c) for c in self._verdict) or read.foods:
+        if not self._verdict_asked(live, read) or read.foods:
             return None
         if live.intent == LAB_INTENT and live.lab:
             shown = self.engine.act(live.lab)
@@ -215,7 +239,7 @@ class FollowUps:
         if live.intent != MEAL_INTENT or not live.meal or tools is None:
             return None
         added = intake_tool.parse_meal(text, self.engine.content.foods, tools.intake)
-        opens = any(read.joined.startswith(f" {o} ") for o in self._meal_add)
+        opens = self._adds(live, read)
         if not added.items or not (opens or len(read.words) <= self.spec.max_followup_words):
             return None
         meal = f"{live.meal}, {text}"
@@ -238,7 +262,7 @@ class FollowUps:
         for number, unit in zip(read.words, read.words[1:], strict=False):
             if number.isdigit() and unit in self._months:
                 return self.spec.stage_for_months(int(number))
-        for age in read.ages:
+        for age in (*read.ages, *self._said_ages(read)):
             found = self.spec.stage_for_age(age)
             if found is not None:
                 return found
@@ -246,6 +270,14 @@ class FollowUps:
             if any(read.has(w) for w in words):
                 return stage
         return None
+
+    def _said_ages(self, read: _Read) -> list[int]:
+        """ "her sister is 11": a number ending the message right after an `age_cues` word.
+        Not in a lab reading or a meal ("my b12 is 90")."""
+        if read.intent in (LAB_INTENT, MEAL_INTENT) or len(read.words) < 2:
+            return []
+        cue, number = read.words[-2:]
+        return [int(number)] if cue in self._age_cues and number.isdigit() else []
 
     def _stage_need(self, stage_id: str) -> Reply:
         tools = self.engine.tools
@@ -340,9 +372,10 @@ class FollowUps:
         ]
         things = self.things.in_context(live)
         tool = live.intent in (LAB_INTENT, MEAL_INTENT) and self._points_back(read)
+        back = self._refers(read) and not read.named  # "a lot of it": of the last topic
         if own and reply.kind in ANSWERED and reply.intent in things:
             topics, things = [reply.intent], (reply.intent,)  # names one of the two
-        elif own and reply.kind in ANSWERED and reply.intent not in topics and not tool:
+        elif own and reply.kind in ANSWERED and reply.intent not in topics and not (tool or back):
             return None  # but "how much b12 is that" after a meal is about the meal
         if len(things) > 1:  # the last message was about two things: ask which
             return self.things.which(things, live)
@@ -392,22 +425,22 @@ class FollowUps:
                     best = (len(cue), name)
         return best[1] if best else None
 
-    def _place(self, topic: str, name: str, section: Section) -> tuple[str, str | None]:
-        """(intent, heading) a section points at; an intent's own same-named part if it has
+    def _place(self, topic: str, name: str, section: Section) -> tuple[str, Section | None]:
+        """(intent, part) a section points at; an intent's own same-named part if it has
         one ("are they safe?" after B12 for cramps → the Safety part of supplement safety)."""
         if section.intent is None:
-            return topic, section.heading
+            return topic, section
         inner = self.spec.sections.get(section.intent, {}).get(name)
-        if inner is not None and inner.heading is not None:
-            return section.intent, inner.heading
+        if inner is not None and inner.intent is None:
+            return section.intent, inner
         return section.intent, None
 
-    def _section(self, intent_id: str, heading: str | None, name: str) -> Reply:
-        """That headed part of an answer with its Source line; its More button (kept from the
+    def _section(self, intent_id: str, section: Section | None, name: str) -> Reply:
+        """That part of an answer with its Source line; its More button (kept from the
         whole answer) shows the whole answer."""
         full = self.engine.answer_intent(intent_id, 100.0)
         intent = self.engine.content.intents[intent_id]
-        part = heading_part(intent.answer, heading) if heading else None
+        part = section.part(intent.answer) if section else None
         if part is None:
             return replace(full, details={"section": name})
         title = html.escape(intent.title)
@@ -418,26 +451,105 @@ class FollowUps:
             full, text=text, more=more, sources=None, buttons=buttons, details={"section": name}
         )
 
+    def _readings(self, live: Dialogue, read: _Read, reply: Reply) -> Reply | None:
+        """A bare follow-up ("and magnesium?": an opener and a word or two, no cue) has up to
+        three readings: the last question asked of the new thing (can low magnesium cause
+        cramps?), the new thing's own answer (magnesium for cramps) and, when it only says when
+        or where (`qualifier_kinds`: "and at night?" after stretching), the last topic narrowed
+        by it. When they land on different things it asks which; otherwise the same question.
+        After a lab number or a meal the tool's own rules decide."""
+        again = self._same_question(live, read, reply)
+        last = key(live.intent, live.food)
+        if last is None or live.intent in (LAB_INTENT, MEAL_INTENT) or not self._bare(read):
+            return again
+        own = key(reply.intent, reply.food) if reply.kind in ANSWERED else None
+        if own is None or own == last or not self.things.topical(own):
+            return again
+        same = key(again.intent, again.food) if again is not None else None
+        family = self.things.family(last)
+        if same is not None and same != own and self._own_question(read, own):
+            return self.things.which((same, own), live)
+        # The last question did not fit it: its own, or the nearest of the last family. After
+        # a topic of no family a confident reading alone is its own ("is b12 safe to take" then
+        # "and magnesium?").
+        unfit = same is None and self.things.family(own) != family
+        if unfit and (family is not None or not self._sure(reply)):
+            other = self._in_family(live, read, reply) or last
+            return self.things.which((own, other), live)
+        if self._qualifies(live, read):
+            return self.things.which((own, last), live)
+        return again
+
+    def _own_question(self, read: _Read, own: str) -> bool:
+        """The message alone is a question of its own, besides the last question asked of it:
+        the topic the content gives what it names ("magnesium" → magnesium for cramps,
+        `entity_topics`). Not "and a banana?" after salmon, whatever the banana alone reads as,
+        nor "and water?" after potassium: no topic of its own, so the same question."""
+        return any(self.spec.entity_topics.get(value) == own for _, value in read.things)
+
+    def _bare(self, read: _Read) -> bool:
+        """Opens like a follow-up and then names a short thing only: no verdict, sub-question
+        or life-stage cue that another rule reads."""
+        rest = [w for w in read.words if w not in self._filler and w not in self._stop]
+        if not self._opens(read) or not 0 < len(rest) <= self.spec.max_bare_words:
+            return False
+        cued = any(read.has(c) for c in self._verdict) or self._sub_name(read) is not None
+        return not cued and self._stage(read) is None
+
+    def _qualifies(self, live: Dialogue, read: _Read) -> bool:
+        """Says only when or where ("and at night?", "in my calves?"), of a kind the last
+        message did not name: it may narrow the last question rather than ask its own. Not
+        "overdoing it at the gym": that names what, too."""
+        qualifiers = set(self.spec.qualifier_kinds)
+        kinds = {kind for kind, _ in read.things}
+        if not kinds or not kinds <= qualifiers or kinds & {kind for kind, _ in live.entities}:
+            return False
+        said = {w for kind, words in read.spans if kind in qualifiers for w in words.split()}
+        rest = (w for w in read.words if w not in self._filler and w not in self._stop)
+        return all(w in said for w in rest)
+
     def _same_question(self, live: Dialogue, read: _Read, reply: Reply) -> Reply | None:
         """ "and yoghurt?", "what about potassium": the last topic's question, new thing."""
-        family = self.spec.family_of(live.intent)
-        if live.intent is None:
-            family = self._offered_family(live, read, reply)
-        if family is None:
-            return None
+        family = self._family(live, read, reply)
         if family == "food" and read.foods:
             return self.engine.act(f"f:{read.foods[0]}")
-        rest = " ".join(w for w in read.words if w not in self._filler)
-        if not rest:
+        again = self._reread(family, read)
+        if family is None or again is None:
             return None
         spec = self.spec.families[family]
-        if not (read.named or set(rest.split()) & self.things.known):
-            return None  # nothing the content knows ("asdkjh qwpo"): not a new thing to ask about
-        again = self.engine.ask(spec.template.format(rest=rest))
         # A food question counts only with its food: the bare "look up a food" help does not.
         fits = again.food is not None or (again.intent in spec.intents and again.intent != FOOD)
         new_topic = again.intent != live.intent or reply.kind not in ANSWERED
         return again if again.kind in ANSWERED and fits and new_topic else None
+
+    def _family(self, live: Dialogue, read: _Read, reply: Reply) -> str | None:
+        if live.intent is None:
+            return self._offered_family(live, read, reply)
+        return self.spec.family_of(live.intent)
+
+    def _reread(self, family: str | None, read: _Read) -> Reply | None:
+        """The message's words without filler, through the family's template ("what about
+        potassium" → "does potassium help with cramps")."""
+        rest = " ".join(w for w in read.words if w not in self._filler)
+        if family is None or not rest:
+            return None
+        if not (read.named or set(rest.split()) & self.things.known):
+            return None  # nothing the content knows ("asdkjh qwpo"): not a new thing to ask about
+        return self.engine.ask(self.spec.families[family].template.format(rest=rest))
+
+    def _in_family(self, live: Dialogue, read: _Read, reply: Reply) -> str | None:
+        """The likeliest intent of the last topic's family for the re-read message, whatever
+        it was answered with ("can potassium cause cramps" ranks potassium for cramps first,
+        then low minerals): the other choice of a follow-up whose readings differ."""
+        family = self._family(live, read, reply)
+        again = self._reread(family, read)
+        if family is None or again is None:
+            return None
+        intents = self.spec.families[family].intents
+        ranked = (s for s in again.ranked if s.intent in intents and s.intent != FOOD)
+        return next(
+            (s.intent for s in ranked if s.intent != live.intent and s.score >= TOPIC_MIN), None
+        )
 
     def _offered_family(self, live: Dialogue, read: _Read, reply: Reply) -> str | None:
         """ "what about tempeh then" after did-you-mean buttons: the family of what they

@@ -85,6 +85,10 @@ class Things:
         keys = (key(t, live.food) for t in (live.intent, *live.topics) if t)
         return tuple(k for k in dict.fromkeys(keys) if k)
 
+    def topical(self, thing: str) -> bool:
+        """A food card or a medical answer: something a "which one?" button can offer."""
+        return thing.startswith(FOOD_TOPIC) or self._medical(thing)
+
     def family(self, thing: str) -> str | None:
         return self.spec.family_of(FOOD if thing.startswith(FOOD_TOPIC) else thing)
 
@@ -128,13 +132,17 @@ class Things:
         each have a word the content knows is read so: "muscles ' OR 1=1 --" is one word and
         junk, not two things joined by "or"."""
         pieces = [p for p in self._joiner.split(text[:500]) if self._knows(p)]
-        found: list[str] = []
+        found: list[tuple[str, float]] = []
         for piece in pieces[:MAX_PARTS] if len(pieces) > 1 else ():
             alone = self.engine.ask(piece)
             thing = key(alone.intent, alone.food)
             if alone.kind in ANSWERED and thing is not None and self._medical(alone.intent):
-                found.append(thing)
-        return found
+                found.append((thing, alone.score))
+        if len(found) == 1 and found[0][1] < self.engine.thresholds.sure:
+            # One part answered, and unsurely ("injections or tablets for b12, which is
+            # better?"): the whole message's own answer reads it better than that part.
+            return []
+        return [thing for thing, _ in found]
 
     def _knows(self, piece: str) -> bool:
         return not self.known.isdisjoint(self.engine.normalise(piece).split())
