@@ -40,14 +40,22 @@ def test_eval_measures_generalisation_not_memory(rows, engine: Engine) -> None: 
 
 
 def test_engine_meets_its_targets(rows, engine: Engine) -> None:  # type: ignore[no-untyped-def]
-    """Development set, as measured (README "Evaluation"): in-scope 0.975, food 1.000,
+    """Development set, as measured (README "Evaluation"): in-scope 0.978, food 1.000,
     out-of-scope 0.960, emergencies 1.000 — none worse than before the learned model
     (0.936, 1.000, 0.947, 1.000)."""
     result = score(rows, engine_predictor(engine))
-    assert result.in_scope >= 0.96
+    assert result.in_scope >= 0.97
     assert result.food == 1.0
     assert result.out_of_scope >= 0.95
     assert result.urgent == 1.0
+
+
+def test_the_second_development_set_holds_its_figures(engine: Engine) -> None:
+    """tests/data/dev2.jsonl as measured: in-scope 0.964, food 0.992, out-of-scope 1.000."""
+    result = score(read_rows(DEV2), engine_predictor(engine))
+    assert result.in_scope >= 0.96
+    assert result.food >= 0.99
+    assert result.out_of_scope == 1.0
 
 
 @pytest.mark.parametrize("path", [DEV2, TEST], ids=["dev2", "test"])
@@ -64,9 +72,9 @@ def test_held_out_test_set_floors(engine: Engine) -> None:
     result = score(rows, *engine_answers(engine))
     sure = [right for value, right in result.calibration if value >= 80]
     assert sum(sure) / len(sure) >= 0.97  # a score of 80 or more means it is right
-    assert result.in_scope >= 0.93
-    assert result.food >= 0.94
-    assert result.out_of_scope >= 0.96
+    assert result.in_scope >= 0.94
+    assert result.food >= 0.98
+    assert result.out_of_scope >= 0.98
     assert result.urgent == 1.0
     baseline = _best_threshold(rows, tfidf_baseline(engine.content))  # type: ignore[arg-type]
     assert result.overall >= baseline.overall + 0.10

@@ -77,7 +77,7 @@ def test_misspellings_are_still_corrected(engine: Engine, typo: str, fixed: str)
 def test_misspellings_get_the_same_correction_as_with_the_full_list(
     speller: Speller, full_list: frozenset[str]
 ) -> None:
-    guarded = Speller(speller.vocabulary, known=full_list)
+    guarded = Speller(speller.vocabulary, known=full_list, uses=speller.uses)
     typos = [
         word[:i] + word[i + 1 :]
         for word in sorted(speller.vocabulary)

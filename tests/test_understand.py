@@ -221,6 +221,102 @@ def test_a_food_without_a_figure_is_not_answered_with_another_food(
     assert engine.ask("does chicken have b12").food == "chicken"
 
 
+@pytest.mark.parametrize(
+    ("text", "food"),
+    [
+        ("someone told me nori is packed with b12, is that right", "nori"),
+        ("my gran says liver fixes low b12, is she right", "beef_liver"),
+    ],
+)
+def test_one_food_and_b12_named_is_a_question_about_that_food(
+    engine: Engine, text: str, food: str
+) -> None:
+    """The model alone is unsure (fallback); a named food and B12 tip it to the food."""
+    reply = engine.ask(text)
+    assert (reply.intent, reply.food) == ("food_lookup", food)
+
+
+def test_a_named_food_does_not_outweigh_a_sure_other_intent(engine: Engine) -> None:
+    reply = engine.ask("i am vegetarian and eat eggs, am i at risk of low b12")
+    assert reply.intent == "vegan_vegetarian"
+
+
+def test_a_food_name_inside_a_condition_is_no_food(engine: Engine) -> None:
+    for text in ("i have liver problems, is my b12 high", "does fatty liver affect b12"):
+        analysis = engine.matcher.analyse(engine.normalise(text))
+        assert analysis.foods == ()
+        assert engine.ask(text).food is None
+    assert engine.ask("calf liver b12").food == "beef_liver"  # "calf" the body part is inside
+
+
+def test_a_habit_word_naming_one_food_is_no_ranking_request(engine: Engine) -> None:
+    reply = engine.ask("i eat tuna most days, does it have b12")  # "most" … "eat"
+    assert (reply.intent, reply.food) == ("food_lookup", "tuna")
+    assert engine.ask("best foods for b12").intent == "food_sources"  # still a ranking
+
+
+def test_a_measure_in_a_question_about_one_food_is_no_meal(engine: Engine) -> None:
+    reply = engine.ask("is a glass of milk good for b12")
+    assert (reply.intent, reply.food) == ("food_lookup", "milk")
+    assert engine.ask("today I had a glass of milk").intent == "intake"  # a meal still
+
+
+@pytest.mark.parametrize(
+    ("text", "counted"),
+    [("b12 in 3 sardines", [("sardines", 0.75)]), ("2 sardines", [("sardines", 0.5)])],
+)
+def test_a_food_named_with_a_count_is_added_up(
+    engine: Engine, text: str, counted: list[tuple[str, float]]
+) -> None:
+    """Not a lab value of 3, not out of scope: a count of food for the intake counter."""
+    reply = engine.ask(text)
+    assert reply.intent == "intake"
+    items = reply.details["items"]  # type: ignore[index]
+    assert [(i["food"], i["servings"]) for i in items] == counted  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("text", "food"), [("tofu", "tofu"), ("eggs", "eggs"), ("salmon?", "salmon")]
+)
+def test_a_food_named_alone_gets_its_card(engine: Engine, text: str, food: str) -> None:
+    reply = engine.ask(text)
+    assert (reply.intent, reply.food) == ("food_lookup", food)
+
+
+@pytest.mark.parametrize(
+    ("text", "food"),
+    [
+        ("does spirulina have b12", "spirulina"),  # facts §2 gives it a figure
+        ("oyster mushrooms b12", "mushrooms"),  # not oysters
+        ("cashew milk b12?", "plant_milk"),  # not cow's milk
+        ("tunafish b12", "tuna"),
+    ],
+)
+def test_food_names_people_use_are_known(engine: Engine, text: str, food: str) -> None:
+    assert engine.ask(text).food == food
+
+
+@pytest.mark.parametrize(
+    "text", ["does vegan cheese have b12", "does breast milk have b12", "egg whites b12"]
+)
+def test_a_plant_or_other_version_of_a_food_is_not_that_food(engine: Engine, text: str) -> None:
+    reply = engine.ask(text)
+    assert reply.food is None
+    assert "don't have a checked" in reply.text
+
+
+@pytest.mark.parametrize(
+    ("text", "food"),
+    [("does spinah have b12", "spinach"), ("lver b12", "beef_liver"), ("do egs have b12", "eggs")],
+)
+def test_a_misspelt_food_is_read_as_the_closest_likeliest_word(
+    engine: Engine, text: str, food: str
+) -> None:
+    """ "spinah" is one edit from "spinal" and from "spinach": the one keeping every typed
+    letter wins; "lver" keeps them all in "liver" and "laver" alike: the commoner wins."""
+    assert engine.ask(text).food == food
+
+
 def test_the_cache_keeps_the_models_in_use(tmp_path: Path) -> None:
     store = ModelDirectory(tmp_path)
     for k in range(KEEP):

@@ -38,13 +38,15 @@ from bot.core.reply import Button, Reply, ReplyKind
 from bot.core.safety import Safety, Verdict
 from bot.core.tools import foodlist, intake, labs
 from bot.core.understand.entities import Entity, EntityFinder
-from bot.core.understand.match import Matcher, ModelStore, Scored
+from bot.core.understand.match import FOOD_TOKEN, Analysis, Matcher, ModelStore, Scored
 from bot.core.understand.model import ModelParams
 from bot.core.understand.normalise import Normaliser, visible
+from bot.core.understand.spelling import stem
 
 URGENT = "urgent_help"  # the intent id of every urgent reply; no phrasing scores for it
 URGENT_ACTION = "u:"  # a button to another emergency's reply: "u:<situation id>"
 FOOD_LOOKUP = "food_lookup"
+B12 = "b12"  # the one word normalisation turns every way of writing B12 into
 START_CHECK = "start_check"
 TOP_RANKED = 3  # intents a reply carries from the ranking: what else the message may be about
 MAX_CHARS = 4096  # Telegram's own limit on a message; anything longer is not a chat message
@@ -81,6 +83,7 @@ class Thresholds:
     suggest: float = 35.0  # lowest score still offered as a did-you-mean
     out_of_scope: float = 6.0  # an in-scope answer must beat the out-of-scope phrasings by this
     evidence: float = 10.0  # a domain message leaning out of scope: answered from this score up
+    food_boost: float = 10.0  # one food and B12 named: food_lookup counts this many times
 
 
 class Engine:
@@ -115,9 +118,15 @@ class Engine:
         foods = {f.id: [self.normalise(n) for n in f.names] for f in content.foods.values()}
         self._domain = frozenset(self.normalise(w) for w in content.synonyms.domain)
         tests = {t.id: t.names for t in tools.labs.tests} if tools else {}
-        self.entities = EntityFinder(
-            entities or load_entities(content.directory), tests, self.normalise
-        )
+        lexicon = entities or load_entities(content.directory)
+        self.entities = EntityFinder(lexicon, tests, self.normalise)
+        not_foods = [  # "liver disease" is no food; "chicken liver" is one (unlisted)
+            self.normalise(name)
+            for kind, named in lexicon.kinds.items()
+            if kind != "unlisted_food"
+            for names in named.values()
+            for name in names
+        ]
         self.matcher = Matcher(
             matchable,
             foods,
@@ -125,8 +134,11 @@ class Engine:
             params,
             aliases={k: self.normalise(v) for k, v in content.synonyms.spellings.items()},
             store=store,
+            not_foods=not_foods,
         )
         self.followups = FollowUps(self, conversation) if conversation else None
+        empty: frozenset[str] = frozenset()
+        self._measures, self._many = _counting_words(tools.intake) if tools else (empty, empty)
 
     @classmethod
     def load(
@@ -181,8 +193,10 @@ class Engine:
         ranked = self.matcher.rank(analysis)
         if verdict.alarms:
             return self._urgent(verdict, ranked)
+        if len(analysis.foods) == 1 and B12 in analysis.corrected:
+            ranked = _boosted(ranked, FOOD_LOOKUP, self.thresholds.food_boost)
         evidence = not self._domain.isdisjoint(analysis.corrected)
-        reply = self._tool(text, normalised, life_stage) or self.decide(
+        reply = self._tool(text, normalised, analysis, life_stage) or self.decide(
             ranked, analysis.foods, evidence
         )
         found = self.entities.find(analysis.corrected, analysis.foods)
@@ -223,20 +237,28 @@ class Engine:
             sources=None,
         )
 
-    def _tool(self, text: str, normalised: str, life_stage: str | None) -> Reply | None:
-        """A lab value, a meal or a ranking request gets its tool's reply instead of an FAQ."""
+    def _tool(
+        self, text: str, normalised: str, analysis: Analysis, life_stage: str | None
+    ) -> Reply | None:
+        """A lab value, a meal, a ranking request or a food named alone ("eggs", "salmon?")
+        gets its tool's reply instead of an FAQ. A message naming one food is no ranking
+        request ("I eat salmon most mornings": "most" ranks nothing)."""
         if self.tools is None:
             return None
         t, foods = self.tools, self.content.foods
-        if labs.looks_like_lab(normalised, t.labs):
+        named = analysis.foods
+        counting, only = self._counting(analysis.tokens)
+        if not counting and labs.looks_like_lab(normalised, t.labs):
             reading = labs.explain_lab(text, t.labs)
             if reading is not None:
                 return replace(self._lab(reading), score=100.0)
-        if intake.looks_like_meal(normalised, t.intake, foods):
+        if only or intake.looks_like_meal(normalised, t.intake, foods):
             meal = intake.parse_meal(text, foods, t.intake)
             if meal.items:
                 return replace(self.intake(meal, life_stage), score=100.0)
-        request = foodlist.ranking_request(normalised, t.food_lists)
+        if len(named) == 1 and set(analysis.tokens) == {FOOD_TOKEN}:
+            return self.answer_food(foods[named[0]], 100.0)
+        request = foodlist.ranking_request(normalised, t.food_lists) if len(named) != 1 else None
         if request is not None:
             vegan, limit = request
             reply = foodlist.render_ranking(
@@ -244,6 +266,24 @@ class Engine:
             )
             return replace(reply, score=100.0)
         return None
+
+    def _counting(self, tokens: tuple[str, ...]) -> tuple[bool, bool]:
+        """(every number counts a food, the message is nothing but counted food): "b12 in 2
+        eggs" and "3 slices of ham" hold no lab value, and "2 eggs" alone is a meal to add up."""
+        numbers = [i for i, token in enumerate(tokens) if token.isdigit() or token in self._many]
+        if not numbers:
+            return False, False
+        counting = all(self._counts_food(tokens, i) for i in numbers)
+        rest = [token for token in tokens if token != FOOD_TOKEN]
+        many = all(token in self._many or (token.isdigit() and int(token) > 1) for token in rest)
+        return counting, counting and many
+
+    def _counts_food(self, tokens: tuple[str, ...], i: int) -> bool:
+        """The number at `i` counts the food after it: "2 eggs", "2 slices of ham"."""
+        after = tokens[i + 1 : i + 4]
+        if after[:1] == (FOOD_TOKEN,):
+            return True
+        return bool(after) and after[0] in self._measures and FOOD_TOKEN in after[1:3]
 
     def intake(self, meal: intake.Meal, life_stage: str | None) -> Reply:
         assert self.tools is not None  # noqa: S101 — callers check
@@ -507,6 +547,29 @@ class Engine:
             "dv": f"{food.dv_percent:,}",
             "note": food.note.strip(),
         }
+
+
+def _boosted(ranked: list[Scored], intent: str, factor: float) -> list[Scored]:
+    """The ranking with `intent`'s probability counted `factor` times, renormalised: a
+    message naming one food and B12 asks about that food ("heard tempeh has b12, true?",
+    "I'm vegan and eat tofu daily, will that cover my b12") unless the model is all but
+    sure it asks something else ("are eggs and dairy enough b12 for a vegetarian")."""
+    boosted = next((s for s in ranked if s.intent == intent), None)
+    if boosted is None:
+        return ranked
+    total = 100.0 + (factor - 1.0) * boosted.score
+    scaled = [
+        Scored(s.intent, round(100.0 * s.score * (factor if s is boosted else 1.0) / total, 1))
+        for s in ranked
+    ]
+    return sorted(scaled, key=lambda s: -s.score)
+
+
+def _counting_words(portions: Intake) -> tuple[frozenset[str], frozenset[str]]:
+    """The measures ("slice", "cup", "g") and the number words above one ("two", "dozen")
+    of intake.yaml, stemmed as the matcher's tokens are ("slices" → "slice")."""
+    measures = frozenset(stem(w) for w in (*portions.weights, *portions.volumes, *portions.counts))
+    return measures, frozenset(stem(w) for w, n in portions.numbers.items() if n > 1)
 
 
 def _top(ranked: list[Scored]) -> float:

@@ -118,9 +118,14 @@ class MealLexicon:
             return False
         if self._food_question.search(normalised):
             return bool(self._counted_food.search(normalised))
-        if self._trigger.search(normalised) or self._amount_measure.search(normalised):
+        if self._trigger.search(normalised):
             return True
         found = {self._which(m.group(0)) for m in self._any_food.finditer(normalised)}
+        if len(found) == 1 and "b12" in normalised.split():
+            # "is a glass of milk good for b12": a measure, but a question about one food
+            return bool(self._counted_food.search(normalised))
+        if self._amount_measure.search(normalised):
+            return True
         return len(found) >= 2 and any(ch.isdigit() for ch in normalised.replace("b12", ""))
 
     # -- one piece ---------------------------------------------------------------------

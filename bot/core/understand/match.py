@@ -20,7 +20,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from bot.core.understand.model import IntentModel, ModelParams, features, fingerprint
-from bot.core.understand.spelling import Speller, english_words, stem
+from bot.core.understand.spelling import TIE_BREAK, Speller, english_words, stem
 
 FOOD_TOKEN = "foodx"  # noqa: S105  # nosec B105  # a placeholder word, not a secret
 MAX_TOKENS = 120  # a 100,000-character message is matched on its start
@@ -49,6 +49,11 @@ class ModelStore(Protocol):
     def put(self, key: str, data: bytes) -> None: ...
 
 
+def _uses(phrasings: Mapping[str, Sequence[str]]) -> Counter[str]:
+    """How many phrasings use each word."""
+    return Counter(w for texts in phrasings.values() for t in texts for w in set(t.split()))
+
+
 def _vocabulary(phrasings: Mapping[str, Sequence[str]]) -> set[str]:
     """The words the speller corrects onto: English words and the content's own terms.
 
@@ -58,7 +63,7 @@ def _vocabulary(phrasings: Mapping[str, Sequence[str]]) -> set[str]:
     repeats, a typo rarely does) and it is not one edit from a word used five times as
     often (two edits from five letters on: "crmps" beside "cramp").
     """
-    counts = Counter(w for texts in phrasings.values() for t in texts for w in set(t.split()))
+    counts = _uses(phrasings)
     english = english_words()
     kept = {w for w, n in counts.items() if not w.isalpha() or w in english}
     for word, n in counts.items():
@@ -85,8 +90,12 @@ class Matcher:
         params: ModelParams | None = None,
         aliases: Mapping[str, str] | None = None,
         store: ModelStore | None = None,
+        not_foods: Sequence[str] = (),
     ) -> None:
-        """`phrasings` and `food_names` must already be normalised.
+        """`phrasings`, `food_names` and `not_foods` must already be normalised.
+
+        `not_foods` names things with a food's name inside that are no food ("liver disease",
+        "fatty liver"): their words are read as words, not as the food.
 
         `aliases` maps spelling variants to the canonical words normalisation produces, so a
         typo corrected to a variant ("crmaps" → "cramps") still lands on the canonical word.
@@ -97,7 +106,9 @@ class Matcher:
         self._aliases = dict(aliases or {})
         vocabulary = _vocabulary(phrasings)
         vocabulary |= {w for names in food_names.values() for n in names for w in n.split()}
-        self._speller = Speller(vocabulary | self._fillers | set(self._aliases))
+        self._speller = Speller(
+            vocabulary | self._fillers | set(self._aliases), uses=_uses(phrasings)
+        )
         # Food names as stemmed token tuples, longest first so "soy milk" beats "milk".
         self._foods = sorted(
             (
@@ -108,6 +119,10 @@ class Matcher:
             key=lambda item: -len(item[0]),
         )
         self._food_first = {tokens[0] for tokens, _ in self._foods}
+        self._not_foods: dict[str, list[tuple[str, ...]]] = {}
+        for tokens in sorted({tuple(stem(w) for w in name.split()) for name in not_foods}):
+            if any(_contains(tokens, food) for food, _ in self._foods):
+                self._not_foods.setdefault(tokens[0], []).append(tokens)
         self._phrasings = [(t, intent) for intent, texts in phrasings.items() for t in texts]
         # What turns a phrasing into features: with the phrasings, it names the trained model,
         # so a cached one is found without reading every phrasing again at each start.
@@ -117,6 +132,8 @@ class Matcher:
                 sorted(self._fillers),
                 sorted(self._aliases.items()),
                 sorted((food, sorted(n)) for food, n in food_names.items()),
+                sorted(" ".join(t) for names in self._not_foods.values() for t in names),
+                TIE_BREAK,
             ]
         )
         self.model = self._trained(store, fingerprint(self._phrasings, self.params, reading))
@@ -161,7 +178,11 @@ class Matcher:
         i = 0
         while i < len(stems):
             food, length = self._food_at(stems, i)
-            if food is None:
+            masked = self._not_food_at(stems, i)
+            if masked > length:
+                tokens += stems[i : i + masked]
+                i += masked
+            elif food is None:
                 tokens.append(stems[i])
                 i += 1
             else:
@@ -179,6 +200,17 @@ class Matcher:
                 return food, len(tokens)
         return None, 0
 
+    def _not_food_at(self, stems: list[str], i: int) -> int:
+        """How many words from `i` on name something that is no food (0: none)."""
+        return max(
+            (
+                len(t)
+                for t in self._not_foods.get(stems[i], ())
+                if tuple(stems[i : i + len(t)]) == t
+            ),
+            default=0,
+        )
+
     def features(self, analysis: Analysis) -> list[str]:
         return features(analysis.tokens, analysis.words, self.params)
 
@@ -191,3 +223,7 @@ class Matcher:
         top = np.argsort(-probabilities, kind="stable")[:RANKED]
         scored = [Scored(labels[i], round(100 * float(probabilities[i]), 1)) for i in top]
         return scored
+
+
+def _contains(words: tuple[str, ...], part: tuple[str, ...]) -> bool:
+    return any(words[i : i + len(part)] == part for i in range(len(words) - len(part) + 1))

@@ -15,13 +15,13 @@ import json
 import re
 import sys
 import types
-from collections.abc import Container, Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator, Mapping
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import IO, Protocol
 
 from rapidfuzz import process
-from rapidfuzz.distance import OSA
+from rapidfuzz.distance import OSA, Indel
 
 
 class Stemmer(Protocol):
@@ -57,6 +57,9 @@ def english_stemmer() -> Stemmer:
 _STEMMER = english_stemmer()
 MIN_CORRECTABLE = 3
 LONG_WORD = 8  # from this length on, two edits are allowed
+# How `Speller` breaks a tie when given `uses`: part of what names a trained model, since the
+# phrasings are corrected the same way.
+TIE_BREAK = "closest, then most typed letters kept, then same first letter, then most used"
 _JSON_KEY = re.compile(r'"([^"]*)"\s*:')  # a key of the word list's flat {"word": count} object
 _ESCAPED_JSON_KEY = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:')
 _CHUNK = 1 << 17  # characters of the word list parsed at a time: keeps the load's peak small
@@ -190,9 +193,20 @@ def english_words() -> WordList:
 class Speller:
     """Maps unknown words onto the content vocabulary (crmaps → cramps, magnesum → magnesium)."""
 
-    def __init__(self, vocabulary: Iterable[str], known: Container[str] | None = None) -> None:
-        """`known`: the real words never to correct (default: the English word list)."""
+    def __init__(
+        self,
+        vocabulary: Iterable[str],
+        known: Container[str] | None = None,
+        uses: Mapping[str, int] | None = None,
+    ) -> None:
+        """`known`: the real words never to correct (default: the English word list).
+        `uses`: how often the content uses each word; with it, a tie between equally close
+        words goes to the one keeping more of the typed letters ("spinah" → "spinach", not
+        "spinal"), then to one with the typed first letter, which typos rarely hit ("egs" →
+        "eggs", not "legs"), then to the commoner one ("lver" → "liver", not "laver").
+        Without it, to the first in alphabetical order."""
         self.vocabulary = frozenset(vocabulary)
+        self.uses = uses
         self._known = english_words() if known is None else known
         self._by_length: dict[int, list[str]] = {}
         # Sorted, so a tie between equally close words goes the same way in every process
@@ -217,7 +231,22 @@ class Speller:
             for n in range(len(word) - edits, len(word) + edits + 1)
             for w in self._by_length.get(n, ())
         ]
-        best = process.extractOne(
-            word, choices, scorer=OSA.distance, score_cutoff=edits, processor=None
+        if self.uses is None:
+            best = process.extractOne(
+                word, choices, scorer=OSA.distance, score_cutoff=edits, processor=None
+            )
+            return best[0] if best else word
+        uses = self.uses
+        close = process.extract(
+            word, choices, scorer=OSA.distance, score_cutoff=edits, processor=None, limit=None
         )
-        return best[0] if best else word
+        return min(
+            (c for c, _, _ in close),
+            key=lambda c: (
+                OSA.distance(word, c),
+                -Indel.normalized_similarity(word, c),
+                c[0] != word[0],
+                -uses.get(c, 0),
+            ),
+            default=word,
+        )
