@@ -288,7 +288,7 @@ class PostgresStorage:
 
     async def export_rows(self, table: str) -> list[tuple[Any, ...]]:
         columns = ", ".join(TABLES[table])
-        rows = await self._fetch(f"SELECT {columns} FROM {table}")  # noqa: S608 - fixed names
+        rows = await self._fetch(f"SELECT {columns} FROM {table}")  # noqa: S608  # nosec B608
         return [tuple(row) for row in rows]
 
     async def import_rows(self, table: str, rows: Sequence[Sequence[Any]]) -> None:
@@ -301,7 +301,7 @@ class PostgresStorage:
             )
             if table in IDENTITY_TABLES:
                 await conn.execute(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608  # nosec B608
                     f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
                 )
 
@@ -354,7 +354,7 @@ class PostgresStorage:
                 "dialogues",
             ):
                 await conn.execute(
-                    f"DELETE FROM {table} WHERE user_id = $1",  # noqa: S608 - fixed names
+                    f"DELETE FROM {table} WHERE user_id = $1",  # noqa: S608  # nosec B608
                     user_id,
                 )
             await conn.execute("DELETE FROM processed_updates WHERE chat_id = $1", user_id)
@@ -479,7 +479,7 @@ class PostgresStorage:
     async def purge(self, *, now: datetime | None = None, keep: timedelta = RETENTION) -> int:
         moment = now or datetime.now(UTC)
         statements = [
-            (f"DELETE FROM {table} WHERE created_at < $1", keep)  # noqa: S608 - fixed names
+            (f"DELETE FROM {table} WHERE created_at < $1", keep)  # noqa: S608  # nosec B608
             for table in ("unanswered_questions", "pending_questions", "message_log")
         ] + [
             ("DELETE FROM last_meals WHERE created_at < $1", MEAL_RETENTION),

@@ -365,13 +365,13 @@ class SQLiteStorage:
     async def export_rows(self, table: str) -> list[tuple[Any, ...]]:
         """Every row of `table` (one of `TABLES`), its columns in `TABLES` order."""
         columns = ", ".join(TABLES[table])
-        return await self._fetchall(f"SELECT {columns} FROM {table}")  # noqa: S608 - fixed names
+        return await self._fetchall(f"SELECT {columns} FROM {table}")  # noqa: S608  # nosec B608
 
     async def import_rows(self, table: str, rows: Sequence[Sequence[Any]]) -> None:
         """Add rows exported by `export_rows` (from either backend) to an empty `table`."""
         columns = TABLES[table]
         sql = (
-            f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608 - fixed names
+            f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608  # nosec B608
             f"VALUES ({', '.join('?' * len(columns))})"
         )
         # SQLite's INTEGER PRIMARY KEY goes on after the largest id copied: nothing to move.
