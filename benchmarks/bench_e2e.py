@@ -281,13 +281,6 @@ def taps_per_check(check: Any) -> int:
     return taps
 
 
-def peak_memory_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 @dataclass
 class Result:
     name: str
@@ -376,6 +369,8 @@ async def run_load(
                 await asyncio.sleep(0.5)  # late duplicates would show up as "extra"
                 for person in people:
                     person._drain()
+                from replicas import peak_memory_mb
+
                 memory = peak_memory_mb(proc.pid)
             finally:
                 if proc.returncode is None:

@@ -164,6 +164,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     "startup_tasks": ("key", "fingerprint", "done_at"),
 }
 IDENTITY_TABLES = ("message_log", "check_results", "unanswered_questions", "pending_questions")
+#: The tables holding a user's rows: what /forget deletes (with the chat's processed updates).
+USER_TABLES = tuple(table for table, columns in TABLES.items() if "user_id" in columns)
 
 #: The same schema on PostgreSQL. Telegram ids exceed 32 bits: every id is BIGINT.
 POSTGRES_MIGRATIONS: tuple[Migration, ...] = (

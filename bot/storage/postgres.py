@@ -40,7 +40,13 @@ from bot.storage.base import (
     User,
 )
 from bot.storage.fault import FaultLatch, StorageUnavailable
-from bot.storage.migrations import IDENTITY_TABLES, POSTGRES_MIGRATIONS, TABLES, Migration
+from bot.storage.migrations import (
+    IDENTITY_TABLES,
+    POSTGRES_MIGRATIONS,
+    TABLES,
+    USER_TABLES,
+    Migration,
+)
 
 log = logging.getLogger(__name__)
 
@@ -342,17 +348,7 @@ class PostgresStorage:
 
     async def forget_user(self, user_id: int) -> None:
         async with self._conn() as conn, conn.transaction():
-            for table in (
-                "users",
-                "message_log",
-                "check_sessions",
-                "check_results",
-                "unanswered_questions",
-                "pending_questions",
-                "user_profiles",
-                "last_meals",
-                "dialogues",
-            ):
+            for table in USER_TABLES:
                 await conn.execute(
                     f"DELETE FROM {table} WHERE user_id = $1",  # noqa: S608  # nosec B608
                     user_id,

@@ -47,7 +47,7 @@ from bot.storage.base import (
     User,
 )
 from bot.storage.fault import FaultLatch, StorageUnavailable, is_outage
-from bot.storage.migrations import MIGRATIONS, TABLES, Migration
+from bot.storage.migrations import MIGRATIONS, TABLES, USER_TABLES, Migration
 
 log = logging.getLogger(__name__)
 
@@ -451,15 +451,10 @@ class SQLiteStorage:
     async def forget_user(self, user_id: int) -> None:
         await self._transaction(
             [
-                ("DELETE FROM users WHERE user_id = ?", (user_id,)),
-                ("DELETE FROM message_log WHERE user_id = ?", (user_id,)),
-                ("DELETE FROM check_sessions WHERE user_id = ?", (user_id,)),
-                ("DELETE FROM check_results WHERE user_id = ?", (user_id,)),
-                ("DELETE FROM unanswered_questions WHERE user_id = ?", (user_id,)),
-                ("DELETE FROM pending_questions WHERE user_id = ?", (user_id,)),
-                ("DELETE FROM user_profiles WHERE user_id = ?", (user_id,)),
-                ("DELETE FROM last_meals WHERE user_id = ?", (user_id,)),
-                ("DELETE FROM dialogues WHERE user_id = ?", (user_id,)),
+                *(
+                    (f"DELETE FROM {table} WHERE user_id = ?", (user_id,))  # noqa: S608  # nosec B608
+                    for table in USER_TABLES
+                ),
                 ("DELETE FROM processed_updates WHERE chat_id = ?", (user_id,)),
             ]
         )

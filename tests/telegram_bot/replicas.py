@@ -26,6 +26,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from botharness import free_port
 from fake_telegram import FakeTelegram
 
 from bot.telegram.webhook import SECRET_HEADER
@@ -36,12 +37,12 @@ HOOK_PATH = "/telegram/hook"
 _OURS = ("TELEGRAM_", "MODE", "WEBHOOK_", "DATABASE_", "ADMIN_IDS", "LOG_LEVEL")
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def peak_memory_mb(pid: int) -> float:
+    """A process's peak resident memory (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 class Replica:
@@ -123,10 +124,7 @@ class Replica:
 
     def peak_memory_mb(self) -> float:
         assert self.proc is not None
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+        return peak_memory_mb(self.proc.pid)
 
 
 class RoundRobinProxy:
