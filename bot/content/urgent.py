@@ -154,6 +154,11 @@ class Urgent(BaseModel):
         description="concepts that count whatever the tense: what happened before the symptom "
         "('a rusty nail last week, now my jaw is stiff')",
     )
+    framing: tuple[str, ...] = Field(
+        default=(),
+        description="concepts that only say who or how many ('my son', 'shes 52'): a short "
+        "message naming nothing else gets no alarm from the learned second opinion",
+    )
     spellings: dict[str, str] = Field(
         default={}, description="chat spellings read as another word first ('cnt' → 'cant')"
     )
@@ -178,7 +183,7 @@ class Urgent(BaseModel):
                 yield f"lexicon.{name}: concept names are lower-case words"
             if not terms:
                 yield f"lexicon.{name}: no terms"
-        for group in ("events", "history"):
+        for group in ("events", "history", "framing"):
             for name in getattr(self, group):
                 if name not in self.lexicon:
                     yield f"{group}: unknown concept {name!r}"

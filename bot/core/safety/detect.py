@@ -22,6 +22,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from bot.content.urgent import Urgent, UrgentExamples
 from bot.core.safety.learned import MAX_CHARS, THRESHOLD, VETO, SecondOpinion
@@ -33,6 +34,13 @@ log = logging.getLogger(__name__)
 _WORD = re.compile(r"[^\W_]+")
 _ONSET = frozenset({"start", "began", "begun", "came", "since"})  # stems: "started 11 min ago"
 MODEL_MIN_WORDS = 4  # shorter messages are judged by the rules alone
+# Up to this many words, a message that names only `framing` concepts (who, how old) is judged
+# by the rules alone: chat follow-ups such as "ok and my husband hes 45" are 4–7 words. Checked on
+# urgent_dev3–8 read with the rules as they were before each was written (git history) and a
+# model trained without it, five training seeds: the gate removed none of the emergencies only
+# the model caught; from 9 words on it would have removed some ("my son's having a sea sure on
+# the kitchen floor").
+FRAMING_MAX_WORDS = 7
 FOLLOWING_REACH = 8  # words from a concept to a past-time word after it that still governs it
 _MARKER_KINDS = (
     "negation negation_after not_negation past past_event recent about hypothetical personal"
@@ -43,6 +51,12 @@ _MARKER_KINDS = (
 class Verdict:
     alarms: tuple[str, ...] = ()  # situation ids happening now, the most urgent first
     mentions: tuple[str, ...] = ()  # situations asked about, not described: a safety line
+
+
+class RulesReading(NamedTuple):
+    verdict: Verdict
+    aside: bool  # every emergency word that starts a rule was negated, and none is left
+    evidence: frozenset[str]  # concepts of a rule, outside who or how many ("and my wife, shes 52")
 
 
 class Safety:
@@ -77,6 +91,11 @@ class Safety:
         vocabulary |= {w for v in urgent.spellings.values() for w in v.split()}
         cancelling = {n for s in urgent.situations for r in s.rules for n in s.unless + r.unless}
         self._terms = Terms(named, frozenset(cancelling - ruled))
+        self._framing = frozenset(urgent.framing)
+        self._evidence = frozenset(ruled - self._framing)
+        self._concepts = {
+            s.id: frozenset(n for r in s.rules for n in r.all) for s in urgent.situations
+        }
         self._reader = Reader(
             vocabulary, m.breaks, m.joins, spellings=urgent.spellings, used=self._terms.keys
         )
@@ -116,10 +135,15 @@ class Safety:
 
     def _check(self, text: str) -> Verdict:
         words = self._reader.read(text)
-        verdict, aside = self._rules_verdict(words)
+        verdict, aside, evidence = self._rules_verdict(words)
         if self.second is None or len(words) < MODEL_MIN_WORDS or _stems(words) in self._quiet:
             # On a few words ("yo", "not really", typed answers in the check) the model would be
             # guessing; the rules alone judge them (and they catch "cant breathe", "chest pain").
+            return verdict
+        short = len(words) <= FRAMING_MAX_WORDS
+        if not verdict.alarms and (aside or (short and not evidence)):
+            # A short message that says only who or how many ("ok and my husband hes 45"): the
+            # model has seen such words mostly in emergencies, so it would be reading the framing.
             return verdict
         # The model reads at most MAX_CHARS: a message's start is enough to judge it.
         probability, situation = self.second.assess(text, words if len(text) <= MAX_CHARS else None)
@@ -129,20 +153,23 @@ class Safety:
             # The rules fired on words the model has almost never seen in an emergency
             # ("my wallet is having a seizure"): the answer, with the safety line instead.
             return Verdict((), verdict.alarms + verdict.mentions)
-        if probability < THRESHOLD or aside:
+        if probability < THRESHOLD:
             return verdict
         return Verdict((situation,), tuple(s for s in verdict.mentions if s != situation))
 
-    def _rules_verdict(self, words: Sequence[Word]) -> tuple[Verdict, bool]:
-        """The rules' verdict, and whether they negated every emergency word that starts a
-        rule ("i don't have chest pain and my breathing is fine"): then the model is not asked
-        to overrule them — it has little grasp of negation, only of wordings the rules lack."""
+    def _rules_verdict(self, words: Sequence[Word]) -> RulesReading:
+        """The rules' verdict; whether they negated every emergency word that starts a rule
+        ("i don't have chest pain and my breathing is fine"): then the model is not asked to
+        overrule them — it has little grasp of negation, only of wordings the rules lack; and
+        whether the message names nothing of a rule but who or how many."""
         if not words:
-            return Verdict(), False
+            return RulesReading(Verdict(), False, frozenset())
         hits = self._terms.find(words) + self._duration_hits(words)
         concepts = [h for h in hits if not h.name.startswith("~")]
+        evidence = self._evidence_in(concepts)
         if not any(h.name in self._rules for h in concepts):
-            return Verdict(), False  # nothing that starts a rule: no alarm, no mention
+            # nothing that starts a rule: no alarm, no mention
+            return RulesReading(Verdict(), False, evidence)
         markers: dict[str, list[Hit]] = defaultdict(list)
         for h in _uncovered([h for h in hits if h.name.startswith("~")], hits):
             markers[h.name[1:]].append(h)
@@ -162,9 +189,19 @@ class Safety:
         aside = aside and not any(h.name in self._rules for h in alive)
         alarms = self._matching(alive, present)
         if not asked:
-            return Verdict(alarms), aside
+            return RulesReading(Verdict(alarms), aside, evidence)
         mentions = tuple(s for s in self._matching(alive + asked, present) if s not in alarms)
-        return Verdict(alarms, mentions), aside
+        return RulesReading(Verdict(alarms, mentions), aside, evidence)
+
+    def _evidence_in(self, concepts: list[Hit]) -> frozenset[str]:
+        """The concepts of a rule outside the words that say who or how old: in "and my wife,
+        shes 52" the number that could be a count of pills is the age."""
+        spans = [(h.start, h.end) for h in concepts if h.name in self._framing]
+        return frozenset(
+            h.name
+            for h in concepts
+            if h.name in self._evidence and not any(s <= h.start and h.end <= e for s, e in spans)
+        )
 
     # -- context -------------------------------------------------------------------------
 
