@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EVAL = ROOT / "tests" / "data" / "eval.jsonl"
 DEV2 = ROOT / "tests" / "data" / "dev2.jsonl"
 TEST = ROOT / "tests" / "data" / "test.jsonl"  # held out: floors only, never tuned on
+TEST2 = ROOT / "tests" / "data" / "test2.jsonl"  # held out too, a second author (session 5)
 
 
 @pytest.fixture(scope="module")
@@ -58,23 +59,42 @@ def test_the_second_development_set_holds_its_figures(engine: Engine) -> None:
     assert result.out_of_scope == 1.0
 
 
-@pytest.mark.parametrize("path", [DEV2, TEST], ids=["dev2", "test"])
-def test_other_sets_measure_generalisation_not_memory(path: Path, engine: Engine) -> None:
+@pytest.mark.parametrize(
+    ("path", "shared"),
+    # test2.jsonl came in with 35 short rows its author happened to share with the content
+    # ("b12 test", "hallo", "menu"); they are left in both (README "Evaluation" gives the
+    # figures without them too), and no phrasing may be added that equals another row.
+    [(DEV2, 0), (TEST, 0), (TEST2, 35)],
+    ids=["dev2", "test", "test2"],
+)
+def test_other_sets_measure_generalisation_not_memory(
+    path: Path, shared: int, engine: Engine
+) -> None:
     examples = {engine.normalise(e) for i in engine.content.intents.values() for e in i.examples}
     rows = read_rows(path)
-    assert [r.text for r in rows if engine.normalise(r.text) in examples] == []
+    assert len([r.text for r in rows if engine.normalise(r.text) in examples]) <= shared
 
 
-def test_held_out_test_set_floors(engine: Engine) -> None:
-    """tests/data/test.jsonl as measured (README): floors against regressions, not targets."""
-    rows = read_rows(TEST)
+@pytest.mark.parametrize(
+    ("path", "in_scope", "out_of_scope"),
+    [
+        (TEST, 0.94, 0.98),
+        (TEST2, 0.94, 0.96),  # its first run: 0.948 in scope, 0.969 out of scope
+    ],
+    ids=["test.jsonl", "test2.jsonl"],
+)
+def test_held_out_test_set_floors(
+    engine: Engine, path: Path, in_scope: float, out_of_scope: float
+) -> None:
+    """The held-out test sets as measured (README): floors against regressions, not targets."""
+    rows = read_rows(path)
     assert len(rows) >= 400
     result = score(rows, *engine_answers(engine))
     sure = [right for value, right in result.calibration if value >= 80]
     assert sum(sure) / len(sure) >= 0.97  # a score of 80 or more means it is right
-    assert result.in_scope >= 0.94
+    assert result.in_scope >= in_scope
     assert result.food >= 0.98
-    assert result.out_of_scope >= 0.98
+    assert result.out_of_scope >= out_of_scope
     assert result.urgent == 1.0
     baseline = _best_threshold(rows, tfidf_baseline(engine.content))  # type: ignore[arg-type]
     assert result.overall >= baseline.overall + 0.10

@@ -30,6 +30,7 @@ DEV = [
     (DATA / "urgent_dev7.jsonl", "all"),
     (DATA / "urgent_dev8.jsonl", "all"),
     (DATA / "urgent_dev9.jsonl", "all"),  # ordinary phrasings that once raised an alarm
+    (DATA / "urgent_dev10.jsonl", "all"),  # first run 0.993 recall / 1.8 % false alarms
 ]
 # Development misses left on purpose, each for a reason in content/REVIEW.md; any other miss
 # fails. (Heavy period bleeding needs its own sourced reply; a locked jaw before ", cut my hand
@@ -66,12 +67,14 @@ def test_development_corpora_every_emergency_and_few_false_alarms(
 @pytest.mark.parametrize(
     ("path", "split", "caught", "false_alarms"),
     [
-        (DATA / "urgent.jsonl", "holdout", 231, 8),  # 7 before the follow-up negatives (issue 13)
-        # 344 before issue 10's framing gate, which keeps the model from alarming on a short
-        # self-description ("im 45 and female"): it cost one emergency here and none elsewhere.
-        (DATA / "urgent_holdout2.jsonl", "all", 343, 3),
-        (DATA / "urgent_holdout3.jsonl", "all", 363, 11),  # 10 before them
-        (DATA / "urgent_holdout4.jsonl", "all", 311, 4),
+        # After urgent_dev10's round (session 5: 686 rows learned, a few terms): 231 → 233 caught
+        # and 8 → 7 false alarms on urgent.jsonl's holdout half; urgent_holdout2 343 → 344
+        # caught, 3 → 4 false alarms (344 and 5 before the framing gate); urgent_holdout3
+        # 363 → 362; urgent_holdout4 311 → 312 and 4 → 5; urgent_holdout5 unchanged.
+        (DATA / "urgent.jsonl", "holdout", 233, 7),
+        (DATA / "urgent_holdout2.jsonl", "all", 344, 4),
+        (DATA / "urgent_holdout3.jsonl", "all", 362, 11),
+        (DATA / "urgent_holdout4.jsonl", "all", 312, 5),
         # First run (session 5): 438 of 442 caught, 5 false alarms of 305, the same with
         # and without the framing gate.
         (DATA / "urgent_holdout5.jsonl", "all", 438, 5),
@@ -293,14 +296,16 @@ DIALOGUES = [
         "im 30 and vegan",  # drew the reply for a floppy baby
         "my mum is 80 and diabetic",
         "going to try stretching tonight",  # "tonight" is framing (resolve), no means
+        "thinking of trying potassium",  # drew the crisis reply; learned from urgent_dev10
+        "thinking of trying b12 tablets",
         "my toddler wont eat meat",  # the rules: a fussy eater (baby_mild)
     ],
 )
 def test_chat_about_who_or_what_next_is_not_an_emergency(engine: Engine, text: str) -> None:
     """The second opinion read the framing ("my husband", "hes 45", "tonight"), which it had
     seen mostly in emergencies: `framing` in urgent.yaml keeps it quiet on a short message that
-    names nothing else. ("thinking of trying potassium" still draws the crisis reply: potassium
-    is a medicine one can overdose on, so it is not framing; see the closing note of issue 10.)"""
+    names nothing else; plans with a remedy ("thinking of trying potassium", where potassium is a
+    medicine one can overdose on, so not framing) it learned from urgent_dev10's look-alikes."""
     assert situations(engine, text) == []
 
 
