@@ -69,7 +69,7 @@ def test_development_corpora_every_emergency_and_few_false_alarms(
     [
         # After urgent_dev10's round (session 5: 686 rows learned, a few terms): 231 → 233 caught
         # and 8 → 7 false alarms on urgent.jsonl's holdout half; urgent_holdout2 343 → 344
-        # caught, 3 → 4 false alarms (344 and 5 before the framing gate); urgent_holdout3
+        # caught, 3 → 4 false alarms (344 caught before the framing gate); urgent_holdout3
         # 363 → 362; urgent_holdout4 311 → 312 and 4 → 5; urgent_holdout5 unchanged.
         (DATA / "urgent.jsonl", "holdout", 233, 7),
         (DATA / "urgent_holdout2.jsonl", "all", 344, 4),
