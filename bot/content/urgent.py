@@ -156,8 +156,9 @@ class Urgent(BaseModel):
     )
     framing: tuple[str, ...] = Field(
         default=(),
-        description="concepts that only say who or how many ('my son', 'shes 52'): a short "
-        "message naming nothing else gets no alarm from the learned second opinion",
+        description="concepts that only say who, how many or when ('my son', 'shes 52', "
+        "'tonight'): a short message naming nothing else gets no alarm from the learned "
+        "second opinion",
     )
     spellings: dict[str, str] = Field(
         default={}, description="chat spellings read as another word first ('cnt' → 'cant')"

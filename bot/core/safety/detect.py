@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 _WORD = re.compile(r"[^\W_]+")
 _ONSET = frozenset({"start", "began", "begun", "came", "since"})  # stems: "started 11 min ago"
 MODEL_MIN_WORDS = 4  # shorter messages are judged by the rules alone
-# Up to this many words, a message that names only `framing` concepts (who, how old) is judged
+# Up to this many words, a message that names only `framing` concepts (who, how old, when) is judged
 # by the rules alone: chat follow-ups such as "ok and my husband hes 45" are 4–7 words. Checked on
 # urgent_dev3–8 read with the rules as they were before each was written (git history) and a
 # model trained without it, five training seeds: the gate removed none of the emergencies only
@@ -56,7 +56,7 @@ class Verdict:
 class RulesReading(NamedTuple):
     verdict: Verdict
     aside: bool  # every emergency word that starts a rule was negated, and none is left
-    evidence: frozenset[str]  # concepts of a rule, outside who or how many ("and my wife, shes 52")
+    evidence: bool  # a concept of a rule outside who, how old or when ("and my wife, shes 52")
 
 
 class Safety:
@@ -93,9 +93,6 @@ class Safety:
         self._terms = Terms(named, frozenset(cancelling - ruled))
         self._framing = frozenset(urgent.framing)
         self._evidence = frozenset(ruled - self._framing)
-        self._concepts = {
-            s.id: frozenset(n for r in s.rules for n in r.all) for s in urgent.situations
-        }
         self._reader = Reader(
             vocabulary, m.breaks, m.joins, spellings=urgent.spellings, used=self._terms.keys
         )
@@ -163,10 +160,10 @@ class Safety:
         overrule them — it has little grasp of negation, only of wordings the rules lack; and
         whether the message names nothing of a rule but who or how many."""
         if not words:
-            return RulesReading(Verdict(), False, frozenset())
+            return RulesReading(Verdict(), False, False)
         hits = self._terms.find(words) + self._duration_hits(words)
         concepts = [h for h in hits if not h.name.startswith("~")]
-        evidence = self._evidence_in(concepts)
+        evidence = self._has_evidence(concepts)
         if not any(h.name in self._rules for h in concepts):
             # nothing that starts a rule: no alarm, no mention
             return RulesReading(Verdict(), False, evidence)
@@ -193,14 +190,13 @@ class Safety:
         mentions = tuple(s for s in self._matching(alive + asked, present) if s not in alarms)
         return RulesReading(Verdict(alarms, mentions), aside, evidence)
 
-    def _evidence_in(self, concepts: list[Hit]) -> frozenset[str]:
-        """The concepts of a rule outside the words that say who or how old: in "and my wife,
-        shes 52" the number that could be a count of pills is the age."""
+    def _has_evidence(self, concepts: list[Hit]) -> bool:
+        """Whether a concept of a rule lies outside the words that say who, how old or when: in
+        "and my wife, shes 52" the number that could be a count of pills is the age."""
         spans = [(h.start, h.end) for h in concepts if h.name in self._framing]
-        return frozenset(
-            h.name
+        return any(
+            h.name in self._evidence and not any(s <= h.start and h.end <= e for s, e in spans)
             for h in concepts
-            if h.name in self._evidence and not any(s <= h.start and h.end <= e for s, e in spans)
         )
 
     # -- context -------------------------------------------------------------------------
