@@ -17,6 +17,8 @@ EVAL = ROOT / "tests" / "data" / "eval.jsonl"
 DEV2 = ROOT / "tests" / "data" / "dev2.jsonl"
 TEST = ROOT / "tests" / "data" / "test.jsonl"  # held out: floors only, never tuned on
 TEST2 = ROOT / "tests" / "data" / "test2.jsonl"  # held out too, a second author (session 5)
+TEST3 = ROOT / "tests" / "data" / "test3.jsonl"  # held out, a third author (session 6)
+DEV3 = ROOT / "tests" / "data" / "dev3.jsonl"  # tuned on: its misses were rephrased (session 6)
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +66,8 @@ def test_the_second_development_set_holds_its_figures(engine: Engine) -> None:
     # test2.jsonl came in with 35 short rows its author happened to share with the content
     # ("b12 test", "hallo", "menu"); they are left in both (README "Evaluation" gives the
     # figures without them too), and no phrasing may be added that equals another row.
-    [(DEV2, 0), (TEST, 0), (TEST2, 35)],
-    ids=["dev2", "test", "test2"],
+    [(DEV2, 0), (DEV3, 77), (TEST, 0), (TEST2, 35), (TEST3, 55)],
+    ids=["dev2", "dev3", "test", "test2", "test3"],
 )
 def test_other_sets_measure_generalisation_not_memory(
     path: Path, shared: int, engine: Engine
@@ -76,15 +78,16 @@ def test_other_sets_measure_generalisation_not_memory(
 
 
 @pytest.mark.parametrize(
-    ("path", "in_scope", "out_of_scope"),
+    ("path", "in_scope", "out_of_scope", "food"),
     [
-        (TEST, 0.94, 0.98),
-        (TEST2, 0.94, 0.96),  # its first run: 0.948 in scope, 0.969 out of scope
+        (TEST, 0.96, 0.98, 0.98),  # after dev3's round (session 6): 0.970 in scope, 0.988 out
+        (TEST2, 0.95, 0.96, 0.98),  # first run 0.948 / 0.969; after dev3's round 0.965 / 0.969
+        (TEST3, 0.92, 0.94, 0.97),  # first run 0.919 / 0.944; after dev3's round 0.926 / 0.944
     ],
-    ids=["test.jsonl", "test2.jsonl"],
+    ids=["test.jsonl", "test2.jsonl", "test3.jsonl"],
 )
 def test_held_out_test_set_floors(
-    engine: Engine, path: Path, in_scope: float, out_of_scope: float
+    engine: Engine, path: Path, in_scope: float, out_of_scope: float, food: float
 ) -> None:
     """The held-out test sets as measured (README): floors against regressions, not targets."""
     rows = read_rows(path)
@@ -93,7 +96,7 @@ def test_held_out_test_set_floors(
     sure = [right for value, right in result.calibration if value >= 80]
     assert sum(sure) / len(sure) >= 0.97  # a score of 80 or more means it is right
     assert result.in_scope >= in_scope
-    assert result.food >= 0.98
+    assert result.food >= food
     assert result.out_of_scope >= out_of_scope
     assert result.urgent == 1.0
     baseline = _best_threshold(rows, tfidf_baseline(engine.content))  # type: ignore[arg-type]

@@ -31,6 +31,7 @@ DEV = [
     (DATA / "urgent_dev8.jsonl", "all"),
     (DATA / "urgent_dev9.jsonl", "all"),  # ordinary phrasings that once raised an alarm
     (DATA / "urgent_dev10.jsonl", "all"),  # first run 0.993 recall / 1.8 % false alarms
+    (DATA / "urgent_dev11.jsonl", "all"),  # indirect suicide wordings: first run 0.924 / 1.9 %
 ]
 # Development misses left on purpose, each for a reason in content/REVIEW.md; any other miss
 # fails. (Heavy period bleeding needs its own sourced reply; a locked jaw before ", cut my hand
@@ -71,13 +72,17 @@ def test_development_corpora_every_emergency_and_few_false_alarms(
         # and 8 → 7 false alarms on urgent.jsonl's holdout half; urgent_holdout2 343 → 344
         # caught, 3 → 4 false alarms (344 caught before the framing gate); urgent_holdout3
         # 363 → 362; urgent_holdout4 311 → 312 and 4 → 5; urgent_holdout5 unchanged.
-        (DATA / "urgent.jsonl", "holdout", 233, 7),
-        (DATA / "urgent_holdout2.jsonl", "all", 344, 4),
-        (DATA / "urgent_holdout3.jsonl", "all", 362, 11),
-        (DATA / "urgent_holdout4.jsonl", "all", 312, 5),
-        # First run (session 5): 438 of 442 caught, 5 false alarms of 305, the same with
-        # and without the framing gate.
-        (DATA / "urgent_holdout5.jsonl", "all", 438, 5),
+        # After urgent_dev11's round (session 6: 700 rows learned, indirect suicide wordings, a
+        # narrower framing gate): caught 233 → 235, 344, 362 → 363, 312, 438 on the five older
+        # sets; false alarms 7 → 8, 4 → 5, 11 → 13, 5 → 6, 5 → 4 (README "Safety").
+        (DATA / "urgent.jsonl", "holdout", 235, 8),
+        (DATA / "urgent_holdout2.jsonl", "all", 344, 5),
+        (DATA / "urgent_holdout3.jsonl", "all", 363, 13),
+        (DATA / "urgent_holdout4.jsonl", "all", 312, 6),
+        (DATA / "urgent_holdout5.jsonl", "all", 438, 4),
+        # First run (session 6, after urgent_dev11's round): 518 of 520 caught, 7 false alarms
+        # of 322; 6 once the intents' phrasings equal to test rows were taken out again.
+        (DATA / "urgent_holdout6.jsonl", "all", 518, 6),
     ],
     ids=[
         "urgent.jsonl-holdout",
@@ -85,6 +90,7 @@ def test_development_corpora_every_emergency_and_few_false_alarms(
         "urgent_holdout3.jsonl",
         "urgent_holdout4.jsonl",
         "urgent_holdout5.jsonl",
+        "urgent_holdout6.jsonl",
     ],
 )
 def test_holdout_floor(
@@ -322,6 +328,26 @@ def test_the_same_framing_around_an_emergency_still_alarms(
     engine: Engine, text: str, situation: str
 ) -> None:
     assert situation in situations(engine, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "wish i could just vanish",  # no concept of a rule at all: the model reads it
+    ],
+)
+def test_a_short_wish_to_die_in_words_no_rule_has_alarms(engine: Engine, text: str) -> None:
+    """The framing gate quiets the model only on messages that name who, how old or when and
+    nothing else; a message naming no concept was quieted too, and "i dont want to exist
+    anymore" went unanswered (urgent_dev11; the rules now have those words too)."""
+    assert "suicide" in situations(engine, text)
+
+
+@pytest.mark.parametrize("text", ["im done for today, goodbye", "thanks for the help, goodbye"])
+def test_ending_the_chat_is_no_farewell(engine: Engine, text: str) -> None:
+    """ "im done" and "goodbye" together are a farewell rule; "for today" and "thanks for the
+    help" end a chat (`chat_end` in urgent.yaml)."""
+    assert situations(engine, text) == []
 
 
 def test_no_line_of_the_development_dialogues_is_an_emergency(engine: Engine) -> None:

@@ -56,7 +56,7 @@ class Verdict:
 class RulesReading(NamedTuple):
     verdict: Verdict
     aside: bool  # every emergency word that starts a rule was negated, and none is left
-    evidence: bool  # a concept of a rule outside who, how old or when ("and my wife, shes 52")
+    framing_only: bool  # it names who, how old or when and no other concept of a rule
 
 
 class Safety:
@@ -132,13 +132,13 @@ class Safety:
 
     def _check(self, text: str) -> Verdict:
         words = self._reader.read(text)
-        verdict, aside, evidence = self._rules_verdict(words)
+        verdict, aside, framing_only = self._rules_verdict(words)
         if self.second is None or len(words) < MODEL_MIN_WORDS or _stems(words) in self._quiet:
             # On a few words ("yo", "not really", typed answers in the check) the model would be
             # guessing; the rules alone judge them (and they catch "cant breathe", "chest pain").
             return verdict
         short = len(words) <= FRAMING_MAX_WORDS
-        if not verdict.alarms and (aside or (short and not evidence)):
+        if not verdict.alarms and (aside or (short and framing_only)):
             # A short message that says only who or how many ("ok and my husband hes 45"): the
             # model has seen such words mostly in emergencies, so it would be reading the framing.
             return verdict
@@ -163,10 +163,10 @@ class Safety:
             return RulesReading(Verdict(), False, False)
         hits = self._terms.find(words) + self._duration_hits(words)
         concepts = [h for h in hits if not h.name.startswith("~")]
-        evidence = self._has_evidence(concepts)
+        framing_only = self._framing_only(concepts)
         if not any(h.name in self._rules for h in concepts):
             # nothing that starts a rule: no alarm, no mention
-            return RulesReading(Verdict(), False, evidence)
+            return RulesReading(Verdict(), False, framing_only)
         markers: dict[str, list[Hit]] = defaultdict(list)
         for h in _uncovered([h for h in hits if h.name.startswith("~")], hits):
             markers[h.name[1:]].append(h)
@@ -186,15 +186,17 @@ class Safety:
         aside = aside and not any(h.name in self._rules for h in alive)
         alarms = self._matching(alive, present)
         if not asked:
-            return RulesReading(Verdict(alarms), aside, evidence)
+            return RulesReading(Verdict(alarms), aside, framing_only)
         mentions = tuple(s for s in self._matching(alive + asked, present) if s not in alarms)
-        return RulesReading(Verdict(alarms, mentions), aside, evidence)
+        return RulesReading(Verdict(alarms, mentions), aside, framing_only)
 
-    def _has_evidence(self, concepts: list[Hit]) -> bool:
-        """Whether a concept of a rule lies outside the words that say who, how old or when: in
-        "and my wife, shes 52" the number that could be a count of pills is the age."""
+    def _framing_only(self, concepts: list[Hit]) -> bool:
+        """Whether the message names who, how old or when and no concept of a rule outside
+        those words: in "and my wife, shes 52" the number that could be a count of pills is
+        the age. A message naming no concept at all ("i dont want to exist anymore") is not
+        framing: the model is what reads wordings the rules lack."""
         spans = [(h.start, h.end) for h in concepts if h.name in self._framing]
-        return any(
+        return bool(spans) and not any(
             h.name in self._evidence and not any(s <= h.start and h.end <= e for s, e in spans)
             for h in concepts
         )
