@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.cli.check import ConsoleCheck
+from bot.cli.check import button, numbers
 from bot.cli.render import to_terminal
 from bot.content.questionnaire import load_questionnaire
 from bot.core.check import CheckEngine, QuestionView, State
@@ -195,15 +195,13 @@ def walk_to(question_id: str, profile: dict[str, tuple[str, ...]]) -> State:
 
 def test_an_option_keeps_its_number_when_another_is_hidden() -> None:
     """At 78 "Pregnant" is not offered; the options after it keep their numbers."""
-    console = ConsoleCheck(CHECK, lambda key: key, time.time)
     numbered = {}
     for age in ("under_51", "age_75"):
-        console.state = walk_to("lifestyle", {"age": (age,)})
-        reply = CHECK.render(console.state)
+        reply = CHECK.render(walk_to("lifestyle", {"age": (age,)}))
         labels = [b.label for b in reply.buttons]
-        numbered[age] = dict(zip(labels, console.numbers(reply), strict=True))
+        numbered[age] = dict(zip(labels, numbers(CHECK, reply.buttons), strict=True))
         back_pain = next(b for b in reply.buttons if b.label.startswith("Back pain"))
-        assert console.button(reply, str(numbered[age][back_pain.label])) == back_pain.action
+        assert button(CHECK, reply, str(numbered[age][back_pain.label])) == back_pain.action
     young, old = numbered["under_51"], numbered["age_75"]
     assert "Pregnant" in young and "Pregnant" not in old
     assert {label: n for label, n in young.items() if label != "Pregnant"} == old

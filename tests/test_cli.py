@@ -133,28 +133,28 @@ def test_the_console_answers_every_telegram_command_the_same_way(engine: Engine)
     """Console parity (issue 13): /start's first screen, /privacy, /forget and the commands
     that are a window onto one engine action give the Telegram replies."""
     from bot.cli.chat import Personal, _turn, start_screen
-    from bot.cli.check import ConsoleCheck
     from bot.content.questionnaire import load_questionnaire
     from bot.core.check import CheckEngine
     from bot.core.commands import INTENT_COMMANDS, MAIN_MENU
+    from bot.core.turn import Turns
 
     content = Path(__file__).resolve().parents[1] / "content"
-    console = ConsoleCheck.of(CheckEngine(load_questionnaire(content)), engine.message)
+    console = Turns(engine, CheckEngine(load_questionnaire(content)))
     first = start_screen(engine)
     assert [b.action for b in first.buttons] == [action for _, action in MAIN_MENU]
     assert engine.message("cli_intro") in first.text and "/quit" in first.text
     personal = Personal()
-    [privacy] = _turn(engine, console, first, "/privacy", personal)
+    [privacy] = _turn(console, first, "/privacy", personal)
     assert privacy.text == engine.message("tg_privacy")
     for name in ("causes", "remedies", "foods", "about"):
-        [shown] = _turn(engine, console, first, f"/{name}", personal)
+        [shown] = _turn(console, first, f"/{name}", personal)
         expected = engine.act(INTENT_COMMANDS[name])
         assert expected is not None and shown.text == expected.text, name
-    [helped] = _turn(engine, console, first, "/help", personal)
+    [helped] = _turn(console, first, "/help", personal)
     assert helped.text.endswith(engine.message("tg_help_commands"))
-    _turn(engine, console, first, "how much b12 do i need a day", personal)
-    assert personal.dialogue is not None and personal.dialogue.intent == "daily_needs"
-    [forgot] = _turn(engine, console, first, "/forget", personal)
-    assert forgot.text == engine.message("tg_forget_done") and personal.dialogue is None
-    [pressed] = _turn(engine, console, first, "3", personal)  # the first screen's buttons work
+    _turn(console, first, "how much b12 do i need a day", personal)
+    assert personal.state.dialogue is not None and personal.state.dialogue.intent == "daily_needs"
+    [forgot] = _turn(console, first, "/forget", personal)
+    assert forgot.text == engine.message("tg_forget_done") and personal.state.dialogue is None
+    [pressed] = _turn(console, first, "3", personal)  # the first screen's buttons work
     assert pressed.intent == MAIN_MENU[2][1].removeprefix("i:")

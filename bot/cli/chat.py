@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
-from bot.cli.check import ConsoleCheck
+from bot.cli.check import LAST_SUMMARY, button, numbers, shown
 from bot.cli.render import render
 from bot.core import views
-from bot.core.check import CheckEngine
+from bot.core.check import CheckEngine, State
 from bot.core.commands import INTENT_COMMANDS, MAIN_MENU
-from bot.core.conversation import Dialogue
 from bot.core.engine import Engine
 from bot.core.reply import Button, Reply, ReplyKind
-from bot.core.tools import intake
+from bot.core.turn import ChatState, Press, Text, Turn, Turns
 
 PROMPT = "you> "
 INTAKE_COMMAND = "/intake"
@@ -30,16 +29,16 @@ INTAKE_COMMAND = "/intake"
 
 @dataclass(slots=True)
 class Personal:
-    """What Telegram stores per user for the day's-B12 count, kept for one session here."""
+    """What Telegram stores for a user and a chat (the chat's state, the last check result),
+    kept for one session here."""
 
-    life_stage: str | None = None
-    meal: str | None = None
-    dialogue: Dialogue | None = None  # follow-ups in context, as Telegram keeps per chat
+    state: ChatState = field(default_factory=ChatState)
+    result: tuple[str, str] | None = None  # (text, doctor summary) of the last result
 
 
 def chat(engine: Engine, check: CheckEngine) -> int:
     colour = sys.stdout.isatty()
-    console = ConsoleCheck.of(check, engine.message)
+    turns = Turns(engine, check)
     first = start_screen(engine)
     print(render(first, colour))
     last: Reply | None = first
@@ -52,32 +51,28 @@ def chat(engine: Engine, check: CheckEngine) -> int:
             return 0
         if line.strip().lower() in {"/quit", "/exit"}:
             return 0
-        replies = _turn(engine, console, last, line, personal)
+        replies = _turn(turns, last, line, personal)
         for reply in replies:
-            print(render(reply, colour, console.numbers(reply)))
+            print(render(reply, colour, numbers(check, reply.buttons)))
         last = replies[-1]
 
 
-def _turn(
-    engine: Engine,
-    console: ConsoleCheck,
-    last: Reply | None,
-    line: str,
-    personal: Personal | None = None,
-) -> list[Reply]:
-    """The replies to one line: a command, a numbered button, or a typed message."""
-    personal = personal if personal is not None else Personal()
+def _turn(turns: Turns, last: Reply | None, line: str, personal: Personal) -> list[Reply]:
+    """The replies to one line: a console command, or a numbered button or typed message
+    for `Turns.turn` — the one turn every window takes."""
+    engine, check = turns.engine, turns.check
+    assert check is not None  # noqa: S101 - chat() builds it with the check
     command = line.strip().lower()
     if command.split(maxsplit=1)[:1] == [INTAKE_COMMAND]:
         return _intake(engine, personal, line.strip()[len(INTAKE_COMMAND) :].strip())
     name = command.split(maxsplit=1)[0].lstrip("/") if command.startswith("/") else ""
+    now = time.time()
     if name == "start":
         return [start_screen(engine)]
     if name == "privacy":
         return [Reply(engine.message("tg_privacy"), ReplyKind.answer)]
     if name == "forget":  # what Telegram deletes from the database, this session forgets
-        personal.life_stage = personal.meal = personal.dialogue = None
-        console.forget()
+        personal.state, personal.result = ChatState(), None
         return [Reply(engine.message("tg_forget_done"), ReplyKind.answer)]
     if name in INTENT_COMMANDS and name != "check":
         shown = engine.act(INTENT_COMMANDS[name])
@@ -87,43 +82,49 @@ def _turn(
         if shown is not None:
             return [shown]
     if command == "/check":
-        return console.start()
+        return _apply(turns.start(personal.state, now), personal, check)
     if command == "/result":
-        return console.last_result()
+        return [_last(engine, check, personal, 0)]
     if command == "/cancel":
-        return console.cancel()
-    action = console.button(last, line)
-    if action is not None and action.startswith("q:"):
-        return console.press(action)
+        return [_cancel(turns, personal, now)]
+    action = button(check, last, line)
+    if action == LAST_SUMMARY:
+        return [_last(engine, check, personal, 1)]
     if action == "none" and last is not None:
         return [Reply(engine.message("tg_none_recorded"), last.kind)]
-    stage = _stage(engine, action)
-    if stage is not None:
-        personal.life_stage = stage
-        return _intake(engine, personal, personal.meal or "")
-    pressed = None
-    if action is not None:  # More / Sources of a day's B12 read the meal it counted
-        pressed = engine.act(action, meal=personal.meal, life_stage=personal.life_stage)
-    if pressed is not None:
-        if engine.followups is not None:
-            personal.dialogue = engine.followups.pressed(personal.dialogue, pressed, time.time())
-        return console.start() if pressed.kind is ReplyKind.start_check else [pressed]
-    alone = engine.ask(line, personal.life_stage)
-    replies = console.text(line, alone)
-    if replies[-1].kind is ReplyKind.start_check:
-        return [*replies[:-1], *console.start()]
-    if engine.followups is not None and replies[-1].text == alone.text:  # not a check answer
-        personal.dialogue, replies[-1] = engine.followups.follow(
-            personal.dialogue,
-            line,
-            alone,
-            time.time(),
-            shown=replies[-1],
-            life_stage=personal.life_stage,
-        )
-    if replies[-1].intent == intake.INTENT:
-        personal.meal = (personal.dialogue.meal if personal.dialogue else None) or line
-    return replies
+    message = Press(action) if action is not None else Text(line)
+    turn = turns.turn(personal.state, message, now)
+    if turn.stale:  # a button that means nothing now: the line is read as a message
+        turn = turns.turn(personal.state, Text(line), now)
+    return _apply(turn, personal, check)
+
+
+def _apply(turn: Turn, personal: Personal, check: CheckEngine) -> list[Reply]:
+    """Keep the turn's state (and a result reached in it); the replies to print."""
+    personal.state = turn.state
+    if turn.finished and turn.state.check is not None:
+        result = check.result(turn.state.check)
+        personal.result = (result.text, result.summary)
+    return shown(turn)
+
+
+def _cancel(turns: Turns, personal: Personal, now: float) -> Reply:
+    engine, check = turns.engine, turns.check
+    state = personal.state.check
+    if check is None or state is None or not turns.running(personal.state, now):
+        return Reply(engine.message("tg_cancel_nothing"), ReplyKind.answer)
+    stopped = check.stop(state, now=now)
+    if isinstance(stopped, State):
+        personal.state = replace(personal.state, check=stopped)
+    return Reply(engine.message("tg_cancel_done"), ReplyKind.answer)
+
+
+def _last(engine: Engine, check: CheckEngine, personal: Personal, part: int) -> Reply:
+    """/result (part 0, with its doctor-summary button) or that summary (part 1)."""
+    if personal.result is None:
+        return Reply(engine.message("tg_result_none"), ReplyKind.answer)
+    buttons = (Button(check.ui.button_summary, LAST_SUMMARY),) if part == 0 else ()
+    return Reply(personal.result[part], ReplyKind.answer, buttons=buttons)
 
 
 def start_screen(engine: Engine) -> Reply:
@@ -135,15 +136,9 @@ def start_screen(engine: Engine) -> Reply:
 
 
 def _intake(engine: Engine, personal: Personal, meal: str) -> list[Reply]:
-    """/intake <meal>, or a life-stage button re-counting the last meal."""
-    reply = engine.count_intake(meal, personal.life_stage) if meal else None
+    """/intake <meal>: always read as a meal, counted for the session's life stage."""
+    reply = engine.count_intake(meal, personal.state.life_stage) if meal else None
     if reply is None:
         return [Reply(engine.message("tg_intake_usage"), ReplyKind.answer)]
-    personal.meal = meal
+    personal.state = replace(personal.state, meal=meal)
     return [reply]
-
-
-def _stage(engine: Engine, action: str | None) -> str | None:
-    if action is None or engine.tools is None:
-        return None
-    return intake.stage_from_action(action, engine.tools.intake)
