@@ -32,8 +32,8 @@ sys.path.insert(0, str(ROOT))
 from bot.content import Content  # noqa: E402
 from bot.content.model_cache import ModelDirectory  # noqa: E402
 from bot.content.urgent import load_urgent_examples  # noqa: E402
-from bot.core.conversation import Dialogue  # noqa: E402
 from bot.core.engine import Engine  # noqa: E402
+from bot.core.turn import ChatState, Text, Turns  # noqa: E402
 from tests.fuzz import fuzz_messages  # noqa: E402
 
 
@@ -95,11 +95,12 @@ def never_repeating(engine: Engine, count: int, seed: int = 5) -> int:
 def conversation(engine: Engine) -> Callable[[str], object]:
     """Every message a follow-up of the one before: the dialogue state carried along, as
     Telegram does per chat (issue 13), so the follow-up rules run on each."""
-    state: list[Dialogue | None] = [None]
+    turns, state = Turns(engine, None), [ChatState()]
 
     def answer(text: str) -> object:
-        state[0], reply = engine.turn(state[0], text, time.time())
-        return reply
+        taken = turns.turn(state[0], Text(text), time.time())
+        state[0] = taken.state
+        return taken.answer
 
     return answer
 

@@ -26,6 +26,7 @@ from bot.content.conversation import check_conversation
 from bot.core.conversation import Dialogue
 from bot.core.engine import Engine
 from bot.core.reply import Reply, ReplyKind
+from bot.core.turn import ChatState, Text, Turns
 from bot.storage.sqlite import SQLiteStorage
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,11 +78,19 @@ def test_without_context_the_same_messages_do_much_worse(engine: Engine) -> None
     assert alone.in_context < 0.6
 
 
+def answer(engine: Engine, dialogue: Dialogue | None, message: str, now: float) -> Reply:
+    """The reply to one message of a chat whose dialogue so far is `dialogue`."""
+    reply = Turns(engine, None).turn(ChatState(dialogue), Text(message), now).answer
+    assert reply is not None
+    return reply
+
+
 def talk(engine: Engine, *messages: str, gap: float = 30.0) -> list:
-    dialogue, replies, now = None, [], T0
+    turns, state, replies, now = Turns(engine, None), ChatState(), [], T0
     for message in messages:
-        dialogue, reply = engine.turn(dialogue, message, now)
-        replies.append(reply)
+        taken = turns.turn(state, Text(message), now)
+        state = taken.state
+        replies.append(taken.answer)
         now += gap
     return replies
 
@@ -356,7 +365,7 @@ def test_after_did_you_mean_only_a_follow_up_by_its_form_takes_the_offered_famil
         topics=("food:tofu", "vegan_vegetarian"),
         updated_at=T0,
     )
-    _, reply = engine.turn(offered, "what about tempeh then", T0 + 30)
+    reply = answer(engine, offered, "what about tempeh then", T0 + 30)
     assert (reply.intent, reply.food) == ("food_lookup", "tempeh")
     for offered in ("muscles ' OR 1=1 --", "b12 cramps maybe"):
         for own in ("b12 cramps maybe", "what about muscles ' OR 1=1 --"):
@@ -404,7 +413,7 @@ def test_a_tapped_answer_is_context_too(engine: Engine) -> None:
     tapped = engine.act("f:salmon")
     assert tapped is not None
     dialogue = engine.followups.pressed(None, tapped, T0)
-    _, reply = engine.turn(dialogue, "and tofu?", T0 + 5)
+    reply = answer(engine, dialogue, "and tofu?", T0 + 5)
     assert reply.food == "tofu"
 
 

@@ -343,6 +343,13 @@ def test_a_short_wish_to_die_in_words_no_rule_has_alarms(engine: Engine, text: s
     assert "suicide" in situations(engine, text)
 
 
+@pytest.mark.parametrize("text", ["'); DROP TABLE message_log; --", "did my message go through"])
+def test_talk_about_messages_is_no_last_message(engine: Engine, text: str) -> None:
+    """After urgent_dev11 the model read "message" as a suicide note's "last message", and an
+    SQL string typed to the bot got the crisis reply; it learns ordinary messages about messages."""
+    assert situations(engine, text) == []
+
+
 @pytest.mark.parametrize("text", ["im done for today, goodbye", "thanks for the help, goodbye"])
 def test_ending_the_chat_is_no_farewell(engine: Engine, text: str) -> None:
     """ "im done" and "goodbye" together are a farewell rule; "for today" and "thanks for the

@@ -1,6 +1,6 @@
 """`python -m bot eval tests/data/dialogues.yaml`: how well follow-ups are answered in context.
 
-Each dialogue is two or three messages of one chat, run through `Engine.turn` — the path
+Each dialogue is two or three messages of one chat, run through `Turns.turn` — the path
 every window takes — with 30 seconds between messages. A turn's `expect` names the intent
 (or a list of acceptable ones), and may add the food, the life stage the answer must be for,
 the foods a running meal total must hold, or `suggest: true` (the bot must ask which one,
@@ -17,9 +17,9 @@ from typing import Any
 
 import yaml
 
-from bot.core.conversation import Dialogue
 from bot.core.engine import Engine
 from bot.core.reply import Reply, ReplyKind
+from bot.core.turn import ChatState, Text, Turns
 
 GAP_SECONDS = 30.0
 NONE_ACTION = "none"  # the "None of these" button of did-you-mean replies
@@ -81,11 +81,14 @@ def score_dialogues(engine: Engine, path: Path) -> DialogueScores:
     total = Counter[str]()
     first = [0, 0]
     misses: list[Miss] = []
+    turns = Turns(engine, None)
     for dialogue in dialogues:
-        state: Dialogue | None = None
+        state = ChatState()
         now = 1_750_000_000.0
         for k, turn in enumerate(dialogue["turns"]):
-            state, reply = engine.turn(state, turn["say"], now)
+            taken = turns.turn(state, Text(turn["say"]), now)
+            state, reply = taken.state, taken.answer
+            assert reply is not None  # noqa: S101 - without the check every message is answered
             now += GAP_SECONDS
             expect = turn.get("expect")
             if not expect:

@@ -19,8 +19,8 @@ from bot.content.labs import check_labs
 from bot.content.questionnaire import check_questionnaire
 from bot.content.urgent import check_urgent, check_urgent_examples
 from bot.core.check import CheckEngine
-from bot.core.conversation import Dialogue
 from bot.core.engine import Engine
+from bot.core.turn import ChatState, Text, Turns
 
 CONTENT_DIR = Path(__file__).resolve().parents[2] / "content"
 logger = logging.getLogger(__name__)
@@ -83,9 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 1
     if args.command == "ask":
-        return _ask(
-            engine, args.text, as_json=args.json, from_stdin=args.stdin, session=args.session
-        )
+        turns = Turns(engine, _check_engine(directory)) if args.session else None
+        return _ask(engine, args.text, as_json=args.json, from_stdin=args.stdin, turns=turns)
     if args.command == "content":
         print(json.dumps(_content_json(engine), ensure_ascii=False, indent=2))
         return 0
@@ -176,10 +175,16 @@ def _check_engine(directory: Path) -> CheckEngine | None:
 
 
 def _ask(
-    engine: Engine, text: str | None, *, as_json: bool, from_stdin: bool, session: bool = False
+    engine: Engine,
+    text: str | None,
+    *,
+    as_json: bool,
+    from_stdin: bool,
+    turns: Turns | None = None,
 ) -> int:
-    """One reply per message; with `session`, each message is read as a follow-up of the
-    ones before it (the dialogue state Telegram keeps per chat)."""
+    """One reply per message; with `turns` (--session), the messages are one conversation:
+    each is a turn of the chat before it (its follow-ups and its B12 check, as Telegram keeps
+    them per chat), and the reply shown is the last the bot would send for it."""
     if from_stdin:
         messages = [line.rstrip("\r\n") for line in sys.stdin]
     elif text is not None:
@@ -187,10 +192,11 @@ def _ask(
     else:
         print("ask needs TEXT or --stdin", file=sys.stderr)
         return 2
-    dialogue: Dialogue | None = None
+    state = ChatState()
     for message in messages:
-        if session:
-            dialogue, reply = engine.turn(dialogue, message, time.time())
+        if turns is not None:
+            taken = turns.turn(state, Text(message), time.time())
+            state, reply = taken.state, taken.replies[-1]
         else:
             reply = engine.ask(message)
         if as_json:

@@ -33,7 +33,7 @@ from bot.content.model_cache import ModelDirectory
 from bot.content.refs import ToolContentError
 from bot.content.urgent import Urgent, UrgentExamples, load_urgent, load_urgent_examples
 from bot.core import views
-from bot.core.conversation import Dialogue, FollowUps
+from bot.core.conversation import FollowUps
 from bot.core.reply import Button, Reply, ReplyKind
 from bot.core.safety import Safety, Verdict
 from bot.core.tools import foodlist, intake, labs
@@ -204,15 +204,6 @@ class Engine:
         return replace(
             self._with_mention(reply, verdict), entities=found, ranked=tuple(ranked[:TOP_RANKED])
         )
-
-    def turn(self, dialogue: Dialogue | None, text: str, now: float) -> tuple[Dialogue, Reply]:
-        """One message of a conversation: the reply read against the dialogue so far, and
-        the dialogue after it. Every window keeps the dialogue and calls this."""
-        life_stage = dialogue.life_stage if dialogue else None
-        reply = self.ask(text, life_stage)
-        if self.followups is None:
-            return dialogue or Dialogue(updated_at=now), reply
-        return self.followups.follow(dialogue, text, reply, now)
 
     def _unlisted_food(self, reply: Reply, found: tuple[Entity, ...]) -> Reply | None:
         """ "Chicken liver" is not chicken breast: a food answer for a food named inside an

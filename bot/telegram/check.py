@@ -15,8 +15,10 @@ Where a step is shown:
 - the doctor summary and the "expired" notice are new messages; a tap on a check that no
   longer exists is answered "this check has ended — /check to start again".
 
-The hooks `start`, `handle_text`, `handle_button`, `cancel` and `show_result` are called by
-`bot.telegram.handlers` at the right moments.
+What a message or a press does is decided by `bot.core.turn` (the order every window
+shares); this module shows a `Turn`'s check parts: `present` (its step, hint and detach,
+before the answer is sent) and `open` (the check's question in a new message). The hooks
+`load`, `handle_button`, `cancel` and `show_result` are called by `bot.telegram.handlers`.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from telegram.ext import ContextTypes
 
 from bot.core.check import Outcome, State, Status, Transition
 from bot.core.reply import Button, Reply
+from bot.core.turn import ChatState, Press, Turn
 from bot.storage import StorageUnavailable
 from bot.telegram import texts
 from bot.telegram.deps import Deps, deps
@@ -163,35 +166,34 @@ def _only_check_buttons(message: object) -> bool:
     return bool(data) and all(isinstance(d, str) and d.startswith("q:") for d in data)
 
 
-async def start(update: Update, context: Context, reply: Reply) -> None:
-    """/check, the "Check my cramps" button, or a message asking for the check. A running
-    check continues where it was (sent again at the bottom of the chat); otherwise a new
-    one starts. The engine's start_check `reply` is not shown: the check has its own intro."""
-    check = await _Check.load(update, context)
-    if check.running and check.state is not None:
-        await check.show(check.d.check.render(check.state), in_place=False)
-        return
-    await remove_keyboard(check.bot, check.chat_id, check.message_id)
-    state = check.d.check.start(check.d.clock())
-    await check.save(state, None)
-    await check.show(check.d.check.render(state), in_place=False)
-    log.info("user %s started a check", check.user_id)
+async def load(update: Update, context: Context) -> _Check:
+    """This chat's check: its stored state and the message that shows it."""
+    return await _Check.load(update, context)
 
 
-async def handle_text(update: Update, context: Context, text: str, reply: Reply) -> Reply | None:
-    """A typed message, with the engine's `reply` to it: what the check makes of it
-    (`CheckEngine.read_typed`, shared with the console) applied to this chat. None when the
-    check handled it; otherwise the reply to send — mid-check, with "Continue the check"."""
-    check = await _Check.load(update, context)
-    d = check.d
-    typed = d.check.read_typed(check.state, text, reply, d.clock())
-    if typed.step is not None:
-        await check.apply(typed.step, in_place=True)
-    if typed.hint is not None:
-        await check.show(typed.hint, in_place=True)
-    if typed.detach:
+async def present(check: _Check, turn: Turn) -> None:
+    """A turn's check parts that come before its answer: persist and show the step (an
+    answer, a command, "this check expired"), show the hint on the check message, and take
+    the check message's buttons off when the chat moved on."""
+    if turn.step is not None:
+        await check.apply(turn.step, in_place=True)
+    if turn.hint is not None:
+        await check.show(turn.hint, in_place=True)
+    if turn.detach:
         await check.detach()
-    return typed.answer
+
+
+async def open_check(check: _Check, turn: Turn) -> None:
+    """The check was asked for (/check, the button, "start the check"): its question in a new
+    message at the bottom of the chat — the running check where it was, or a new one."""
+    state = turn.state.check
+    if turn.check is None or state is None:
+        return
+    if state != check.state:
+        await remove_keyboard(check.bot, check.chat_id, check.message_id)
+        await check.save(state, None)
+        log.info("user %s started a check", check.user_id)
+    await check.show(turn.check, in_place=False)
 
 
 async def handle_button(update: Update, context: Context, data: str) -> None:
@@ -204,7 +206,9 @@ async def handle_button(update: Update, context: Context, data: str) -> None:
         await acknowledge(query)
         await _send_last_summary(check)
         return
-    step = check.d.check.handle_action(check.state, data, check.d.clock())
+    turn = check.d.turns.turn(ChatState(check=check.state), Press(data), check.d.clock())
+    step = turn.step
+    assert step is not None  # noqa: S101 - every q: press is the check's
     await acknowledge(query, step.notice)
     pressed = query.message.message_id if query.message is not None else None
     await check.apply(step, in_place=pressed is not None and pressed == check.message_id)

@@ -14,6 +14,7 @@ from telegram.ext import CallbackContext
 
 from bot.core.check import CheckEngine
 from bot.core.engine import Engine
+from bot.core.turn import Turns
 from bot.storage import Storage
 from bot.telegram.flood import FloodGuard
 from bot.telegram.inline import InlineCache
@@ -30,6 +31,10 @@ class Deps:
     flood: FloodGuard = field(default_factory=FloodGuard)
     clock: Callable[[], float] = time.time  # epoch seconds; the check's idle expiry reads it
     inline_cache: InlineCache = field(default_factory=InlineCache)  # cards per inline query
+    turns: Turns = field(init=False)  # one turn of a chat (bot.core.turn), for every window
+
+    def __post_init__(self) -> None:
+        self.turns = Turns(self.engine, self.check)
 
     def text(self, key: str, **values: str) -> str:
         return self.engine.message(key, **values)

@@ -37,9 +37,9 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 from bot.core import views
 from bot.core.commands import INTENT_COMMANDS
 from bot.core.conversation import Dialogue
-from bot.core.engine import Engine
 from bot.core.reply import Reply, ReplyKind
 from bot.core.tools import intake
+from bot.core.turn import ChatState, Press, Text, Turn
 from bot.storage import StorageUnavailable
 from bot.telegram import callbacks, check, inline, texts
 from bot.telegram.deps import deps
@@ -178,11 +178,13 @@ async def respond(
     question: str | None = None,
     suffix: str = "",
 ) -> None:
-    """Send an engine reply; the start_check reply hands over to the B12 check."""
-    if reply.kind is ReplyKind.start_check:
-        await check.start(update, context, reply)
-        return
+    """Send an engine reply; the start_check reply (/check) hands over to the B12 check."""
     chat, user = _who(update)
+    if reply.kind is ReplyKind.start_check:
+        running = await check.load(update, context)
+        d = deps(context)
+        await check.open_check(running, d.turns.start(ChatState(check=running.state), d.clock()))
+        return
     await send_reply(
         context.bot,
         deps(context).storage,
@@ -338,58 +340,57 @@ def _without_mention(text: str, username: str | None) -> str:
 
 
 async def on_text(update: Update, context: Context) -> None:
+    """A typed message: the state loaded once, one `Turns.turn`, what changed saved, then
+    shown — the check's step first, then the answer (or the check's question)."""
     message = update.message
     assert message is not None and message.text is not None  # noqa: S101 - filters.TEXT
     text = _without_mention(message.text, context.bot.username)
-    _, user = _who(update)
+    chat, user = _who(update)
     d = deps(context)
-    life_stage = await d.storage.get_life_stage(user.id)
-    alone = d.engine.ask(text, life_stage)
-    reply: Reply | None = alone
-    if alone.kind is not ReplyKind.urgent:  # emergencies always win
-        reply = await check.handle_text(update, context, text, alone)
-    if reply is None:  # an answer to the running B12 check
+    running = await check.load(update, context)
+    stored = None
+    with contextlib.suppress(StorageUnavailable):  # best effort: then answered on its own
+        stored = Dialogue.from_dict(await d.storage.load_dialogue(user.id, chat.id))
+    before = ChatState(stored, running.state, await d.storage.get_life_stage(user.id))
+    turn = d.turns.turn(before, Text(text), d.clock())
+    await check.present(running, turn)
+    if turn.answer is None and turn.check is None:  # an answer to the running B12 check
         await _log(update, context, "check")
         return
-    dialogue, reply = await _in_context(update, context, text, alone, reply, life_stage)
+    after = turn.state
+    if after.dialogue is not None and after.dialogue != stored:
+        with contextlib.suppress(StorageUnavailable):
+            await d.storage.save_dialogue(user.id, chat.id, after.dialogue.to_dict())
+    reply = turn.answer
+    if reply is None:  # the check was asked for
+        await _log(update, context, ReplyKind.start_check.value, "start_check")
+        await check.open_check(running, turn)
+        return
     await _log(update, context, reply.kind.value, reply.intent)
-    if reply.intent == intake.INTENT:
+    if reply.intent == intake.INTENT and after.meal:
         with contextlib.suppress(StorageUnavailable):  # for the life-stage buttons
-            await d.storage.save_last_meal(user.id, dialogue.meal or text)
+            await d.storage.save_last_meal(user.id, after.meal)
     await respond(update, context, reply, question=text)
 
 
-async def _in_context(
-    update: Update, context: Context, text: str, alone: Reply, shown: Reply, life_stage: str | None
-) -> tuple[Dialogue, Reply]:
-    """The reply read against the chat's dialogue (follow-ups), and the dialogue after it.
-    Best effort: without the database a message is answered on its own. A button the check
-    added ("Continue the check") stays on whatever reply is sent."""
+async def _press(update: Update, context: Context, action: str) -> Turn:
+    """A button for the engine (an answer, a food, a life stage, More or Sources), as one
+    `Turns.turn` over the chat's stored state."""
     chat, user = _who(update)
     d = deps(context)
-    stored = None
-    with contextlib.suppress(StorageUnavailable):
+    stored = life_stage = meal = None
+    with contextlib.suppress(StorageUnavailable):  # best effort: a card is shown without them
         stored = Dialogue.from_dict(await d.storage.load_dialogue(user.id, chat.id))
-    if d.engine.followups is None:
-        return stored or Dialogue(), shown
-    dialogue, reply = d.engine.followups.follow(
-        stored, text, alone, d.clock(), shown=shown, life_stage=life_stage
-    )
-    with contextlib.suppress(StorageUnavailable):
-        await d.storage.save_dialogue(user.id, chat.id, dialogue.to_dict())
-    return dialogue, reply
-
-
-async def _pressed(update: Update, context: Context, reply: Reply) -> None:
-    """A tapped answer becomes the chat's context too ("and tofu?" after a food button)."""
-    chat, user = _who(update)
-    d = deps(context)
-    if d.engine.followups is None:
-        return
-    with contextlib.suppress(StorageUnavailable):
-        stored = Dialogue.from_dict(await d.storage.load_dialogue(user.id, chat.id))
-        dialogue = d.engine.followups.pressed(stored, reply, d.clock())
-        await d.storage.save_dialogue(user.id, chat.id, dialogue.to_dict())
+        life_stage = await d.storage.get_life_stage(user.id)
+        meal = await d.storage.last_meal(user.id)
+    turn = d.turns.turn(ChatState(stored, None, life_stage, meal), Press(action), d.clock())
+    after = turn.state
+    if after.life_stage != life_stage and after.life_stage is not None:
+        await d.storage.set_life_stage(user.id, after.life_stage)
+    if after.dialogue is not None and after.dialogue != stored:
+        with contextlib.suppress(StorageUnavailable):
+            await d.storage.save_dialogue(user.id, chat.id, after.dialogue.to_dict())
+    return turn
 
 
 async def on_other_message(update: Update, context: Context) -> None:
@@ -417,16 +418,16 @@ async def on_button(update: Update, context: Context) -> None:
     await acknowledge(query)
     chat, user = _who(update)
     d = deps(context)
-    if press.kind is callbacks.Kind.engine:
-        reply = d.engine.act(press.data)
-        if reply is not None:
-            await _pressed(update, context, reply)
-            await respond(update, context, reply)
+    if press.kind in (callbacks.Kind.engine, callbacks.Kind.life_stage):
+        action = press.data if press.kind is callbacks.Kind.engine else f"ls:{press.data}"
+        turn = await _press(update, context, action)
+        if turn.check is not None:  # "Check my cramps": the running check, if there is one
+            running = await check.load(update, context)
+            started = d.turns.start(ChatState(check=running.state), d.clock())
+            await check.open_check(running, started)
             return
-    elif press.kind is callbacks.Kind.life_stage:
-        stage = _life_stage(d.engine, press.data)
-        if stage is not None:
-            await _choose_life_stage(update, context, stage)
+        if turn.answer is not None:
+            await respond(update, context, turn.answer)
             return
     elif press.kind is callbacks.Kind.none_of_these and press.pending_id is not None:
         pending = await d.storage.take_pending_question(press.pending_id, chat.id)
@@ -447,41 +448,15 @@ async def _show_view(update: Update, context: Context, action: str) -> None:
     assert query is not None  # noqa: S101 - on_button's
     chat, user = _who(update)
     d = deps(context)
-    meal = stage = None
-    if callbacks.counts_a_meal(action):
-        meal = await d.storage.last_meal(user.id)
-        stage = await d.storage.get_life_stage(user.id)
-    reply = d.engine.act(action, meal=meal, life_stage=stage)
-    if reply is None:
+    turn = await _press(update, context, action)
+    if turn.answer is None or not turn.in_place:
         log.info("stale or unknown view from user %s: %r", user.id, action)
         await acknowledge(query, d.text(texts.VIEW_STALE))
         return
     await acknowledge(query)
     await show_in_place(
-        context.bot, d.storage, reply, chat_id=chat.id, user_id=user.id, message=query.message
+        context.bot, d.storage, turn.answer, chat_id=chat.id, user_id=user.id, message=query.message
     )
-
-
-def _life_stage(engine: Engine, stage_id: str) -> str | None:
-    if engine.tools is None:
-        return None
-    return intake.stage_from_action(f"{callbacks.STAGE_PREFIX}:{stage_id}", engine.tools.intake)
-
-
-async def _choose_life_stage(update: Update, context: Context, stage: str) -> None:
-    """Remember the stage; count the user's last meal again with it, or confirm it."""
-    chat, user = _who(update)
-    d = deps(context)
-    await d.storage.set_life_stage(user.id, stage)
-    meal = await d.storage.last_meal(user.id)
-    reply = d.engine.count_intake(meal, stage) if meal else None
-    if reply is not None:
-        await respond(update, context, reply)
-        return
-    assert d.engine.tools is not None  # noqa: S101 - _life_stage checked it
-    found = d.engine.tools.intake.stage(stage)
-    label = html.escape(found.label if found else stage)
-    await send_html(context.bot, chat.id, d.text(texts.LIFE_STAGE_SAVED, stage=label))
 
 
 async def _remove_keyboard(query: CallbackQuery) -> None:

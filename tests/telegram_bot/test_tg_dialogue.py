@@ -14,8 +14,8 @@ import yaml
 from botharness import BOTH_BACKENDS, RunningBot
 
 from bot.cli.dialogue_eval import expected
-from bot.core.conversation import Dialogue
 from bot.core.engine import Engine
+from bot.core.turn import ChatState, Text, Turns
 
 pytestmark = BOTH_BACKENDS
 
@@ -35,13 +35,15 @@ async def test_follow_ups_are_answered_in_context_on_telegram(
     bot: RunningBot, engine: Engine
 ) -> None:
     fake = bot.fake
-    right = 0
+    right, turns = 0, Turns(engine, None)
     for n, dialogue in enumerate(dialogues()):
         user_id = 9600 + n  # ids no other Telegram test uses
         person = fake.user(user_id)
-        state: Dialogue | None = None
+        state = ChatState()
         for k, turn in enumerate(dialogue["turns"]):
-            state, reply = engine.turn(state, turn["say"], 0.0)
+            taken = turns.turn(state, Text(turn["say"]), 0.0)
+            state, reply = taken.state, taken.answer
+            assert reply is not None
             await fake.send_text(person, turn["say"])
             sent = await fake.wait_sent(user_id, k + 1)
             assert sent[-1]["html"].startswith(reply.text), (dialogue["id"], turn["say"])

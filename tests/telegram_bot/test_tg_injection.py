@@ -18,6 +18,7 @@ from botharness import BOTH_BACKENDS, FALLBACK_WITH_SUGGESTIONS, RunningBot
 
 from bot.core.engine import Engine
 from bot.core.reply import ReplyKind
+from bot.core.turn import ChatState, Text, Turns
 
 pytestmark = BOTH_BACKENDS
 
@@ -63,11 +64,14 @@ def intact(bot: RunningBot) -> bool:
 
 def none_of_these_question(engine: Engine, injection: str) -> str | None:
     """A message holding `injection` that gets a fallback with did-you-mean suggestions (so it
-    is kept as a pending question and "None of these" is offered), if any does."""
+    is kept as a pending question and "None of these" is offered), if any does — read, as the
+    bot reads it, as the follow-up of the injection sent alone first."""
+    turns = Turns(engine, None)
+    first = turns.turn(ChatState(), Text(injection), 0.0).state
     for base in FALLBACK_WITH_SUGGESTIONS:
         text = f"{base} {injection}"
-        reply = engine.ask(text)
-        if reply.kind is ReplyKind.fallback and reply.suggestions:
+        reply = turns.turn(first, Text(text), 1.0).answer
+        if reply is not None and reply.kind is ReplyKind.fallback and reply.suggestions:
             return text
     return None
 
