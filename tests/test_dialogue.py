@@ -149,7 +149,10 @@ def test_a_follow_up_pointing_at_one_of_two_things_asks_which(engine: Engine) ->
     assert {"i:night_cramps", "i:period_cramps", "i:remedy_magnesium"} <= which(reply)
 
 
-@pytest.mark.xfail(strict=True, reason="session 6: the phrasings written from dev3.jsonl moved the intent model here; open, see the closing note")
+@pytest.mark.xfail(
+    strict=True,
+    reason="session 6: the phrasings written from dev3.jsonl moved the intent model here; open, see the closing note",
+)
 def test_the_parts_of_a_message_are_the_things_it_was_about(engine: Engine) -> None:
     """Each part joined by "or" is read alone: two causes, though the model saw one."""
     first, second = talk(
