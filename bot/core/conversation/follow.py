@@ -463,9 +463,13 @@ class FollowUps:
         if last is None or live.intent in (LAB_INTENT, MEAL_INTENT) or not self._bare(read):
             return again
         own = key(reply.intent, reply.food) if reply.kind in ANSWERED else None
-        if own is None or own == last or not self.things.topical(own):
-            return again
         same = key(again.intent, again.food) if again is not None else None
+        if own is None or own == last or not self.things.topical(own):
+            # Alone it reads as nothing of the topic ("and at night?" as a good night): when it
+            # only says when or where, the re-read and the last topic narrowed by it remain.
+            if same is not None and same != last and self._qualifies(live, read):
+                return self.things.which((same, last), live)
+            return again
         family = self.things.family(last)
         if same is not None and same != own and self._own_question(read, own):
             return self.things.which((same, own), live)
