@@ -74,12 +74,13 @@ def test_development_corpora_every_emergency_and_few_false_alarms(
         # 363 → 362; urgent_holdout4 311 → 312 and 4 → 5; urgent_holdout5 unchanged.
         # After urgent_dev11's round (session 6: 700 rows learned, indirect suicide wordings, a
         # narrower framing gate): caught 233 → 235, 344, 362 → 363, 312, 438 on the five older
-        # sets; false alarms 7 → 8, 4 → 5, 11 → 13, 5 → 6, 5 (README "Safety").
+        # sets; false alarms 7 → 8, 4 → 5, 11 → 13, 5 → 6, 5 (README "Safety"); then "if i
+        # wasnt around" and chat endings ("last message before bed"): 345 / 4 and 439 / 5.
         (DATA / "urgent.jsonl", "holdout", 235, 8),
-        (DATA / "urgent_holdout2.jsonl", "all", 344, 5),
+        (DATA / "urgent_holdout2.jsonl", "all", 345, 4),
         (DATA / "urgent_holdout3.jsonl", "all", 363, 13),
         (DATA / "urgent_holdout4.jsonl", "all", 312, 6),
-        (DATA / "urgent_holdout5.jsonl", "all", 438, 5),
+        (DATA / "urgent_holdout5.jsonl", "all", 439, 5),
         # First run (session 6, after urgent_dev11's round): 518 of 520 caught, 7 false alarms
         # of 322; 6 once the intents' phrasings equal to test rows were taken out again.
         (DATA / "urgent_holdout6.jsonl", "all", 518, 6),
@@ -334,6 +335,7 @@ def test_the_same_framing_around_an_emergency_still_alarms(
     "text",
     [
         "nothing matters anymore honestly",  # no concept of a rule at all: the model reads it
+        "better if i wasnt around",  # the rules' words (the model alone: 0.33)
     ],
 )
 def test_a_short_wish_to_die_in_words_no_rule_has_alarms(engine: Engine, text: str) -> None:
@@ -350,7 +352,14 @@ def test_talk_about_messages_is_no_last_message(engine: Engine, text: str) -> No
     assert situations(engine, text) == []
 
 
-@pytest.mark.parametrize("text", ["im done for today, goodbye", "thanks for the help, goodbye"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "im done for today, goodbye",
+        "thanks for the help, goodbye",
+        "this is my last message before bed, night",  # "last message" is a suicide note's too
+    ],
+)
 def test_ending_the_chat_is_no_farewell(engine: Engine, text: str) -> None:
     """ "im done" and "goodbye" together are a farewell rule; "for today" and "thanks for the
     help" end a chat (`chat_end` in urgent.yaml)."""
