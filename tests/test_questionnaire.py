@@ -923,3 +923,14 @@ def test_random_and_forged_actions_never_raise(data: st.DataObject, actions: lis
             assert State.from_json(state.to_json()) == state
             assert ENGINE.restore(state.to_json()) == state
             assert isinstance(ENGINE.step(state), QuestionView | Result | Ended)
+
+
+def test_a_check_that_expires_while_asking_to_stop_restores_to_itself() -> None:
+    """Found by the property test above: Stop asked ("Stop the check here?"), then 30 hours of
+    silence; the expired state kept `stopping`, which a restored one never has."""
+    state = ENGINE.start(T0)
+    asked = ENGINE.handle_action(state, f"q:{state.token}:0:stop", T0 + 1)
+    assert asked.state is not None and asked.state.stopping
+    expired = ENGINE.handle_text(asked.state, "", T0 + 30 * 3600)
+    assert expired is not None and expired.state is not None
+    assert ENGINE.restore(expired.state.to_json()) == expired.state

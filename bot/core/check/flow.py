@@ -163,7 +163,7 @@ class CheckEngine:
     def stop(self, state: State, *, now: float | None = None) -> State | Rejected:
         if state.status != Status.active:
             return Rejected(Rejection.ended)
-        update = {"status": Status.stopped, "current": None, "stopping": False}
+        update = {"status": Status.stopped, "current": None, "stopping": False, "pending": ()}
         return state.model_copy(update=update | _stamp(now))
 
     def is_expired(self, state: State, now: float) -> bool:
@@ -475,7 +475,10 @@ class CheckEngine:
         return Transition(outcome, state, self.render(state), notice)
 
     def _expire(self, state: State) -> Transition:
-        expired = state.model_copy(update={"status": Status.expired, "current": None})
+        # Nothing of the question it ended on is kept (the Stop prompt, options ticked but not
+        # sent): a stored expired check restores to exactly itself.
+        update = {"status": Status.expired, "current": None, "stopping": False, "pending": ()}
+        expired = state.model_copy(update=update)
         return Transition(Outcome.expired, expired, self.render(expired), new_message=True)
 
     def _expired_text(self) -> str:
