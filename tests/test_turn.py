@@ -5,12 +5,10 @@ what the console, Telegram and `ask --json --stdin --session` call."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from test_check_cli import NATURAL
+from test_check_cli import NATURAL, run
 
 from bot.content.questionnaire import load_questionnaire
 from bot.core.check import CheckEngine, QuestionView, Status
@@ -83,15 +81,8 @@ def test_a_life_stage_button_counts_the_last_meal_again_or_says_it_is_kept(
 
 def test_a_session_on_stdin_is_one_conversation_check_included() -> None:
     lines = "start the b12 check\nno\nand what is b12 for\n"
-    out = subprocess.run(
-        [sys.executable, "-m", "bot", "ask", "--json", "--stdin", "--session"],
-        input=lines,
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        check=True,
-        timeout=120,
-    )
+    out = run("ask", "--json", "--stdin", "--session", stdin=lines)
+    assert out.returncode == 0, out.stderr
     first, answer, question = (json.loads(line) for line in out.stdout.splitlines())
     assert first["intent"] is None and answer["intent"] is None  # the check's own messages
     assert answer["reply"] != first["reply"]  # "no" answered its first question

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from bot.cli.check import LAST_SUMMARY, button, numbers, shown
 from bot.cli.render import render
 from bot.core import views
-from bot.core.check import CheckEngine, State
+from bot.core.check import CheckEngine
 from bot.core.commands import INTENT_COMMANDS, MAIN_MENU
 from bot.core.engine import Engine
 from bot.core.reply import Button, Reply, ReplyKind
@@ -109,14 +109,11 @@ def _apply(turn: Turn, personal: Personal, check: CheckEngine) -> list[Reply]:
 
 
 def _cancel(turns: Turns, personal: Personal, now: float) -> Reply:
-    engine, check = turns.engine, turns.check
-    state = personal.state.check
-    if check is None or state is None or not turns.running(personal.state, now):
-        return Reply(engine.message("tg_cancel_nothing"), ReplyKind.answer)
-    stopped = check.stop(state, now=now)
-    if isinstance(stopped, State):
-        personal.state = replace(personal.state, check=stopped)
-    return Reply(engine.message("tg_cancel_done"), ReplyKind.answer)
+    stopped = turns.cancel(personal.state, now)
+    if stopped is None:
+        return Reply(turns.engine.message("tg_cancel_nothing"), ReplyKind.answer)
+    personal.state = replace(personal.state, check=stopped)
+    return Reply(turns.engine.message("tg_cancel_done"), ReplyKind.answer)
 
 
 def _last(engine: Engine, check: CheckEngine, personal: Personal, part: int) -> Reply:

@@ -108,6 +108,13 @@ class Turns:
             and not self.check.is_expired(state, now)
         )
 
+    def cancel(self, chat: ChatState, now: float) -> State | None:
+        """/cancel: the running check stopped; None when none is running."""
+        if self.check is None or chat.check is None or not self.running(chat, now):
+            return None
+        stopped = self.check.stop(chat.check, now=now)
+        return stopped if isinstance(stopped, State) else None
+
     def start(self, chat: ChatState, now: float) -> Turn:
         """/check or a request for it: a running check continues where it was, otherwise a
         new one starts; either way its question is sent again at the bottom of the chat."""
@@ -124,8 +131,8 @@ class Turns:
         if self.check is not None:
             typed = self.check.read_typed(chat.check, text, alone, now)
         after = self._stepped(chat, typed.step)
-        turn = Turn(after, step=typed.step, hint=typed.hint, detach=typed.detach)
-        turn = replace(turn, finished=_finished(chat.check, after.check))
+        finished = finished_now(chat.check, after.check)
+        turn = Turn(after, typed.step, typed.hint, typed.detach, finished=finished)
         if typed.answer is None:  # the check took the message
             return turn
         dialogue, answer = after.dialogue, typed.answer
@@ -148,7 +155,7 @@ class Turns:
         if action.startswith("q:") and self.check is not None:
             step = self.check.handle_action(chat.check, action, now)
             after = self._stepped(chat, step)
-            return Turn(after, step=step, finished=_finished(chat.check, after.check))
+            return Turn(after, step=step, finished=finished_now(chat.check, after.check))
         stage = self._stage(action)
         if stage is not None:
             return self._life_stage(replace(chat, life_stage=stage), stage)
@@ -186,7 +193,7 @@ class Turns:
         return replace(chat, check=step.state)
 
 
-def _finished(before: State | None, after: State | None) -> bool:
+def finished_now(before: State | None, after: State | None) -> bool:
     """The check reached its result just now (not: it was finished already)."""
     if after is None or after.status is not Status.finished:
         return False

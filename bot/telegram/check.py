@@ -33,7 +33,7 @@ from telegram.ext import ContextTypes
 
 from bot.core.check import Outcome, State, Status, Transition
 from bot.core.reply import Button, Reply
-from bot.core.turn import ChatState, Press, Turn
+from bot.core.turn import ChatState, Press, Turn, finished_now
 from bot.storage import StorageUnavailable
 from bot.telegram import texts
 from bot.telegram.deps import Deps, deps
@@ -88,21 +88,9 @@ class _Check:
         check.state, check.message_id = state, session.message_id
         return check
 
-    @property
-    def running(self) -> bool:
-        state = self.state
-        return (
-            state is not None
-            and state.status is Status.active
-            and not self.d.check.is_expired(state, self.d.clock())
-        )
-
     async def save(self, state: State, message_id: int | None) -> None:
         """Write the state (and a new result first, so a crash cannot lose it)."""
-        finished_now = state.status is Status.finished and (
-            self.state is None or self.state.status is not Status.finished
-        )
-        if finished_now:
+        if finished_now(self.state, state):
             result = self.d.check.result(state).to_dict() | {"token": state.token}
             await self.d.storage.add_result(self.user_id, result)
         await self.d.storage.save_session(self.user_id, self.chat_id, state.to_dict(), message_id)
@@ -219,14 +207,13 @@ async def handle_button(update: Update, context: Context, data: str) -> None:
 async def cancel(update: Update, context: Context) -> bool:
     """/cancel: stop the running check in this chat; True when there was one."""
     check = await _Check.load(update, context)
-    if not check.running or check.state is None:
+    stopped = check.d.turns.cancel(ChatState(check=check.state), check.d.clock())
+    if stopped is None:
         return False
-    stopped = check.d.check.stop(check.state, now=check.d.clock())
-    if isinstance(stopped, State):
-        shown = check.message_id
-        await check.save(stopped, shown)
-        if shown is not None:  # a detached check has no message to update
-            await check.show(check.d.check.render(stopped), in_place=True)
+    shown = check.message_id
+    await check.save(stopped, shown)
+    if shown is not None:  # a detached check has no message to update
+        await check.show(check.d.check.render(stopped), in_place=True)
     return True
 
 

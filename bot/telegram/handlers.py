@@ -375,14 +375,20 @@ async def on_text(update: Update, context: Context) -> None:
 
 async def _press(update: Update, context: Context, action: str) -> Turn:
     """A button for the engine (an answer, a food, a life stage, More or Sources), as one
-    `Turns.turn` over the chat's stored state."""
+    `Turns.turn` over what of the chat's stored state the press reads: the dialogue (More and
+    Sources leave it alone), and the last meal (and its life stage) only to count a meal."""
     chat, user = _who(update)
     d = deps(context)
+    stage_press = action.startswith(f"{callbacks.STAGE_PREFIX}:")
+    view = callbacks.parse(action).kind is callbacks.Kind.view
     stored = life_stage = meal = None
     with contextlib.suppress(StorageUnavailable):  # best effort: a card is shown without them
-        stored = Dialogue.from_dict(await d.storage.load_dialogue(user.id, chat.id))
-        life_stage = await d.storage.get_life_stage(user.id)
-        meal = await d.storage.last_meal(user.id)
+        if not view:
+            stored = Dialogue.from_dict(await d.storage.load_dialogue(user.id, chat.id))
+        if stage_press or callbacks.counts_a_meal(action):
+            meal = await d.storage.last_meal(user.id)
+        if callbacks.counts_a_meal(action):
+            life_stage = await d.storage.get_life_stage(user.id)
     turn = d.turns.turn(ChatState(stored, None, life_stage, meal), Press(action), d.clock())
     after = turn.state
     if after.life_stage != life_stage and after.life_stage is not None:
@@ -419,7 +425,8 @@ async def on_button(update: Update, context: Context) -> None:
     chat, user = _who(update)
     d = deps(context)
     if press.kind in (callbacks.Kind.engine, callbacks.Kind.life_stage):
-        action = press.data if press.kind is callbacks.Kind.engine else f"ls:{press.data}"
+        is_engine = press.kind is callbacks.Kind.engine
+        action = press.data if is_engine else f"{callbacks.STAGE_PREFIX}:{press.data}"
         turn = await _press(update, context, action)
         if turn.check is not None:  # "Check my cramps": the running check, if there is one
             running = await check.load(update, context)
