@@ -32,13 +32,15 @@ DEV = [
     (DATA / "urgent_dev9.jsonl", "all"),  # ordinary phrasings that once raised an alarm
     (DATA / "urgent_dev10.jsonl", "all"),  # first run 0.993 recall / 1.8 % false alarms
     (DATA / "urgent_dev11.jsonl", "all"),  # indirect suicide wordings: first run 0.924 / 1.9 %
+    (DATA / "urgent_dev12.jsonl", "all"),  # first run 0.983 / 2.5 % (session 7)
 ]
 # Development misses left on purpose, each for a reason in content/REVIEW.md; any other miss
 # fails. (Heavy period bleeding needs its own sourced reply; a locked jaw before ", cut my hand
-# last week" is dated by the cut's time word.)
+# last week" is dated by the cut's time word; a farewell whose only concept is "ready" is framing.)
 KNOWN_MISSES = {
     "my period is so heavy, soaking a pad every 20 min and feeling faint",
     "cant open my mouth propaly, cut my hand in the garden last wk",
+    "😔 ready to go. bye",
 }
 # A judgement call: "i'm done, goodbye" is how some people say farewell before suicide; the
 # crisis-line reply is kind enough to send to the others.
@@ -133,6 +135,8 @@ def test_corpus_is_large_and_covers_every_situation(engine: Engine) -> None:
         ("how many strokes per length in front crawl", []),
         ("he isn't breathing", ["unresponsive"]),
         ("stepped on a rusty nail last week, now my jaw is locked", ["tetanus"]),
+        ("my toddler had a febrile seizure just now", ["seizure"]),
+        ("gonna walk into the sea tonight", ["suicide"]),
     ],
 )
 def test_negation_past_and_other_senses_per_clause(
@@ -140,6 +144,23 @@ def test_negation_past_and_other_senses_per_clause(
 ) -> None:
     found = situations(engine, text)
     assert found[:1] == expected[:1], found
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # urgent_dev12's round, the rules alone: "just now" is a time of its own inside
+        # "sudden"; "last week" dates; "is it dangerous" asks; a swollen, discoloured cramp
+        ("my toddler had a febrile seizure just now", ("seizure",)),
+        ("my baby was floppy last week, we went to hospital", ()),
+        ("is dark urine after exercise dangerous", ()),
+        ("hamstring cramp for ages, swollen and gone purple", ("persistent_cramp",)),
+    ],
+)
+def test_the_rules_alone_read_times_questions_and_colour(
+    engine: Engine, text: str, expected: tuple[str, ...]
+) -> None:
+    assert Safety(engine.urgent).check(text).alarms == expected
 
 
 @pytest.mark.parametrize(
