@@ -243,6 +243,13 @@ DETECT = [
     ("two cups of soy milk and a bowl of cereal", True),
     ("2 eggs, yogurt and 1 banana", True),
     ("for breakfast I ate cereal", True),
+    # session 7 (dialogues_dev4): a meal told without "I", two foods with nothing that asks
+    ("had a tuna sandwich w cheese", True),
+    ("ate sardines on toast", True),
+    ("salmon and eggs", True),
+    ("salmon or eggs", False),
+    ("do eggs and milk have b12", False),
+    ("i have tuna sandwiches most days, does tuna actually give me b12", False),
     ("how much b12 is in salmon", False),
     ("how much b12 is in a glass of milk", False),
     ("how much vitamin b12 does a can of tuna have", False),

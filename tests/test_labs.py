@@ -205,6 +205,13 @@ def test_reply_names_sources_and_never_diagnoses() -> None:
     assert "133 pmol/L" in reply.text  # converted for the reader
 
 
+def test_a_unit_only_serum_b12_uses_names_the_test() -> None:
+    """ "my level was 210 ng/l": pg/mL and ng/L are serum B12's alone (session 7)."""
+    reading = explain_lab("my level was 210 ng/l, the nurse said borderline?", LABS)
+    assert reading is not None and reading.test == "b12" and reading.value == 210
+    assert explain_lab("my level was 210", LABS) is None  # no unit, no test: not a reading
+
+
 def test_assumed_unit_is_said() -> None:
     reading = explain_lab("homocysteine 18", LABS)
     assert reading is not None and reading.unit_assumed

@@ -326,3 +326,18 @@ def test_the_cache_keeps_the_models_in_use(tmp_path: Path) -> None:
     store.put("new", b"m")
     assert (tmp_path / "intent-k0.npz").exists()
     assert not (tmp_path / "intent-k1.npz").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "asked"),
+    [
+        ("ok different question, can stretching help night cramps", "can stretching help night cramp"),
+        ("quick question b12 dose", "b12 dose"),
+        ("hi there", "hi there"),  # nothing left but one word: kept whole
+        ("different question", "different question"),
+    ],
+)  # fmt: skip
+def test_an_opening_that_only_announces_a_question_is_not_matched(
+    engine: Engine, text: str, asked: str
+) -> None:
+    assert engine.normalise.asked(engine.normalise(text)) == asked

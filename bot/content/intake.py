@@ -132,6 +132,8 @@ class Intake(BaseModel):
     not_meal_words: tuple[str, ...]
     # "how much b12 in salmon" asks about one food; "how much b12 in 2 eggs" is a sum.
     food_questions: tuple[str, ...] = ()
+    # Words that make a message naming two foods a question, not a meal ("eggs or milk").
+    question_words: tuple[str, ...] = ()
     texts: IntakeTexts
     text_sources: dict[str, tuple[str, ...]]
     # Not in intake.yaml: `load_intake` fills it from entities.yaml `unlisted_food`.

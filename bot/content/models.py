@@ -132,6 +132,16 @@ class Synonyms(BaseModel):
         default={}, description="emoji → word, read before emoji is stripped"
     )
     stopwords: list[str] = Field(default=[], description="words that carry no topic")
+    empty: list[str] = Field(
+        default=[],
+        description="words that say nothing alone: a message of only these, numbers and "
+        "punctuation is not understood, whatever the model guesses ('' OR 1=1 --')",
+    )
+    preambles: list[str] = Field(
+        default=[],
+        description="openings that only announce a question ('ok different question', 'quick "
+        "question'): the matcher reads what follows them",
+    )
     domain: list[str] = Field(
         default=[],
         description="words (as written, not stems) showing a message is about cramps, B12 or "

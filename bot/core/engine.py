@@ -113,10 +113,12 @@ class Engine:
         self.thresholds = thresholds or Thresholds()
         self.normalise = Normaliser(content.synonyms)
         matchable = {
-            i.id: [self.normalise(e) for e in i.examples] for i in content.intents.values()
+            i.id: [self.normalise.asked(self.normalise(e)) for e in i.examples]
+            for i in content.intents.values()
         }
         foods = {f.id: [self.normalise(n) for n in f.names] for f in content.foods.values()}
         self._domain = frozenset(self.normalise(w) for w in content.synonyms.domain)
+        self._empty = frozenset(self.normalise(w) for w in content.synonyms.empty)
         tests = {t.id: t.names for t in tools.labs.tests} if tools else {}
         lexicon = entities or load_entities(content.directory)
         self.entities = EntityFinder(lexicon, tests, self.normalise)
@@ -189,21 +191,26 @@ class Engine:
         normalised = self.normalise(text[: MAX_CHARS * 2])
         if not normalised and not verdict.alarms:
             return Reply(self.message("emoji_only"), ReplyKind.invalid)
-        analysis = self.matcher.analyse(normalised)
+        analysis = self.matcher.analyse(self.normalise.asked(normalised))
         ranked = self.matcher.rank(analysis)
         if verdict.alarms:
             return self._urgent(verdict, ranked)
         if len(analysis.foods) == 1 and B12 in analysis.corrected:
             ranked = _boosted(ranked, FOOD_LOOKUP, self.thresholds.food_boost)
         evidence = not self._domain.isdisjoint(analysis.corrected)
-        reply = self._tool(text, normalised, analysis, life_stage) or self.decide(
-            ranked, analysis.foods, evidence
-        )
+        reply = self._tool(text, normalised, analysis, life_stage)
+        if reply is None:
+            said = self._says_something(analysis.words)
+            reply = self.decide(ranked, analysis.foods, evidence) if said else self._fallback([])
         found = self.entities.find(analysis.corrected, analysis.foods)
         reply = self._unlisted_food(reply, found) or reply
         return replace(
             self._with_mention(reply, verdict), entities=found, ranked=tuple(ranked[:TOP_RANKED])
         )
+
+    def _says_something(self, words: tuple[str, ...]) -> bool:
+        """A word with letters that is not one of `empty`: "' OR 1=1 --" says nothing."""
+        return any(not w.isdigit() and w not in self._empty for w in words)
 
     def _unlisted_food(self, reply: Reply, found: tuple[Entity, ...]) -> Reply | None:
         """ "Chicken liver" is not chicken breast: a food answer for a food named inside an

@@ -375,8 +375,17 @@ class FollowUps:
         back = self._refers(read) and not read.named  # "a lot of it": of the last topic
         if own and reply.kind in ANSWERED and reply.intent in things:
             topics, things = [reply.intent], (reply.intent,)  # names one of the two
-        elif own and reply.kind in ANSWERED and reply.intent not in topics and not (tool or back):
-            return None  # but "how much b12 is that" after a meal is about the meal
+        elif (
+            own
+            and reply.kind in ANSWERED
+            and reply.intent not in topics
+            and not (tool or back)
+            and (read.named or self._sure(reply))
+        ):
+            # Its own question — but "how much b12 is that" after a meal is about the meal,
+            # and "how much shud i take a day" after magnesium names nothing of its own: an
+            # unsure answer alone (daily B12 needs) is no reason to leave the topic.
+            return None
         if len(things) > 1:  # the last message was about two things: ask which
             return self.things.which(things, live)
         topic = topics[0] if topics else None

@@ -63,15 +63,37 @@ class Lexicon:
             ]
         )
         self._value_free = {t.id for t in labs.tests if not t.needs_value}
+        # A unit only one test is reported in names it: "my level was 210 ng/l" is serum B12.
+        users = {u.id: [t.id for t in labs.tests if u.id in t.units] for u in labs.units}
+        self._implied = {unit: tests[0] for unit, tests in users.items() if len(tests) == 1}
+        implied_spellings = [
+            _NOT_WORD.sub(" ", fold(s)).strip()
+            for u in labs.units
+            if u.id in self._implied
+            for s in u.spellings
+        ]
+        self._plain_implied = (
+            re.compile(r"\b\d+(?: \d+)? (?:" + "|".join(map(re.escape, implied_spellings)) + r")\b")
+            if implied_spellings
+            else None
+        )
         self._plain_by_test = [
             (t.id, _pattern([_NOT_WORD.sub(" ", fold(n)).strip() for n in t.names]))
             for t in labs.tests
         ]
 
     def mentions(self, text: str) -> list[Mention]:
-        return [
+        """The tests named; with none, a number in a unit only one test uses stands for it."""
+        named = [
             Mention(m.start(), m.end(), self._which(self._tests, m.group(0)))
             for m in self._any_test.finditer(text)
+        ]
+        if named:
+            return named
+        return [
+            Mention(n.start, n.start, self._implied[n.unit])
+            for n in self.numbers(text)[:1]
+            if n.unit in self._implied
         ]
 
     def numbers(self, text: str) -> list[Number]:
@@ -117,7 +139,7 @@ class Lexicon:
 
     def looks_like_lab(self, normalised: str) -> bool:
         if not self._plain_test.search(normalised):
-            return False
+            return self._plain_implied is not None and bool(self._plain_implied.search(normalised))
         if any(ch.isdigit() for ch in normalised.replace("b12", "")):
             return True
         named = {tid for tid, p in self._plain_by_test if p.search(normalised)}

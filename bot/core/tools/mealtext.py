@@ -24,7 +24,7 @@ from bot.core.tools.parsing import fold, number_value, phrase_pattern
 _TOKEN = re.compile(r"(?<![^\W\d_])\d+(?:[.,]\d+)?(?:/\d+)?|[^\W\d_][^\W_]*|%")
 # A comma between digits is a decimal or thousands mark ("1,5 cups"), not a list.
 _SPLIT = re.compile(
-    r"(?<!\d),|,(?!\d)|[;:\n&+!?()]|\.(?!\d)|\b(?:and|plus|with|then|also|as well as|along with)\b"
+    r"(?<!\d),|,(?!\d)|[;:\n&+!?()]|\.(?!\d)|\b(?:and|plus|with|w|then|also|as well as|along with)\b"
 )
 _HALF = re.compile(r"\band (?:a )?half\b")
 HALF_MARK = "andahalf"
@@ -77,6 +77,7 @@ class MealLexicon:
         self._trigger = _pattern(intake.triggers)
         self._not_meal = _pattern(intake.not_meal_words)
         self._food_question = _pattern(intake.food_questions)
+        self._question = _pattern(intake.question_words)
         # "2 eggs", "three sardines" — not "a banana", "one egg": that is the food's answer.
         several = [n for n, value in intake.numbers.items() if value > 1]
         numbers = "|".join(map(re.escape, sorted(several, key=len, reverse=True)))
@@ -126,7 +127,11 @@ class MealLexicon:
             return bool(self._counted_food.search(normalised))
         if self._amount_measure.search(normalised):
             return True
-        return len(found) >= 2 and any(ch.isdigit() for ch in normalised.replace("b12", ""))
+        if len(found) < 2:
+            return False
+        # "trout and potatoes", "tuna sandwich w cheese": two foods and nothing that asks
+        counted = any(ch.isdigit() for ch in normalised.replace("b12", ""))
+        return counted or not self._question.search(normalised)
 
     # -- one piece ---------------------------------------------------------------------
 

@@ -47,6 +47,14 @@ class Normaliser:
         self._phrases = phrases
         self._phrase_re = _phrase_pattern(list(phrases))
         self._spellings = {_fold(k): _clean(v) for k, v in synonyms.spellings.items()}
+        preambles = [self(p) for p in synonyms.preambles]
+        self._preamble = (
+            re.compile(
+                r"^(?:(?:" + "|".join(map(re.escape, sorted(preambles, key=len)[::-1])) + r") )+"
+            )
+            if preambles
+            else None
+        )
 
     def __call__(self, text: str) -> str:
         text = _fold(visible(text))
@@ -62,6 +70,17 @@ class Normaliser:
         if self._phrase_re is not None:
             text = self._phrase_re.sub(lambda m: self._phrases[m.group(0)], text)
         return text
+
+    def asked(self, normalised: str) -> str:
+        """The question itself: openings that only announce one ("ok different question",
+        "quick question") dropped when at least two words follow. They carried the weight of
+        the intents that happened to hold them, and "ok different question, can stretching
+        help night cramps" fell below the answer threshold. The conversation still reads
+        them (a fresh cue)."""
+        if self._preamble is None:
+            return normalised
+        rest = self._preamble.sub("", normalised, count=1)
+        return rest if rest.count(" ") >= 1 else normalised
 
 
 def _fold(text: str) -> str:
