@@ -411,10 +411,10 @@ def test_after_did_you_mean_only_a_follow_up_by_its_form_takes_the_offered_famil
     )
     reply = answer(engine, offered, "what about tempeh then", T0 + 30)
     assert (reply.intent, reply.food) == ("food_lookup", "tempeh")
-    # ("b12 cramps maybe" got did-you-mean until session 7's phrasings; now it is answered as
-    # B12 and cramps, and "cramps tiredness maybe" is the message with buttons of its own.)
-    for offered in ("muscles ' OR 1=1 --", "cramps tiredness maybe"):
-        for own in ("cramps tiredness maybe", "what about muscles ' OR 1=1 --"):
+    # ("b12 cramps maybe" and "muscles ' OR 1=1 --" got did-you-mean until session 7's
+    # phrasings; now they are answered as B12 and cramps and as the causes of cramps.)
+    for offered in ("cramps b12 stuff", "cramps tiredness maybe"):
+        for own in ("cramps tiredness maybe", "what about cramps b12 stuff"):
             first, reply = talk(engine, offered, own)
             assert first.suggestions and reply.suggestions, (offered, own)
             assert shape(reply) == shape(engine.ask(own)), (offered, own)
