@@ -413,8 +413,8 @@ def test_after_did_you_mean_only_a_follow_up_by_its_form_takes_the_offered_famil
     assert (reply.intent, reply.food) == ("food_lookup", "tempeh")
     # ("b12 cramps maybe" and "muscles ' OR 1=1 --" got did-you-mean until session 7's
     # phrasings; now they are answered as B12 and cramps and as the causes of cramps.)
-    for offered in ("cramps b12 stuff", "cramps tiredness maybe"):
-        for own in ("cramps tiredness maybe", "what about cramps b12 stuff"):
+    for offered in ("muscles b12 hmm", "cramps tiredness maybe"):
+        for own in ("cramps tiredness maybe", "what about muscles b12 hmm"):
             first, reply = talk(engine, offered, own)
             assert first.suggestions and reply.suggestions, (offered, own)
             assert shape(reply) == shape(engine.ask(own)), (offered, own)
