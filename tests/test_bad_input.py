@@ -39,6 +39,16 @@ def test_corpus_covers_what_it_claims() -> None:
     assert any("\x00" in m for m in messages)
 
 
+@pytest.mark.parametrize(
+    "text", ["' OR 1=1 --", "' OR '1'='1", "or", "<script>alert(1)</script>", "1=1", "and then"]
+)
+def test_a_message_of_empty_words_gets_no_guess(engine: Engine, text: str) -> None:
+    """ "' OR 1=1 --" was answered as the remedies compared, and moved with every retraining:
+    words that say nothing alone (`empty` in content/synonyms.yaml) get "I didn't get that"."""
+    reply = engine.ask(text)
+    assert reply.intent is None and reply.suggestions == ()
+
+
 def test_question_inside_noise_is_still_understood(engine: Engine) -> None:
     """Code around a question may make the model less sure (code is out of scope), but the
     question is still answered, or offered first as a did-you-mean — never declined."""

@@ -43,7 +43,18 @@ FLOORS = {  # file → lowest share of follow-ups answered in context, ambiguous
     # Held out until its first run (0.682, 0/6 ambiguous): that run printed its misses, so
     # it is a development set from now on, tuned on for bare follow-ups with two readings,
     # meal additions and verdicts, sub-questions.
-    "dialogues_holdout3.yaml": (0.84, 4),  # 56/66, 4/6 (58/66, 5/6 before session 6's phrasings)
+    "dialogues_holdout3.yaml": (0.88, 4),  # 59/66, 4/6 (56/66 at the end of session 6)
+    # Written in session 7 by another author from the kinds with the tools' ids; tuned on:
+    # 0.776 first, 0.898 at the end.
+    "dialogues_dev4.yaml": (0.89, 2),
+}
+# Held out: committed unread, run only to report (their miss lines are not read). holdout6's
+# author was not told the tools' ids, so its lab verdicts expect deficiency_testing.
+HELD_OUT = {
+    "dialogues_holdout4.yaml": (0.91, 3),  # 62/68, 3/6 ambiguous (61/68 at the end of session 6)
+    "dialogues_holdout5.yaml": (0.93, 7),  # 75/80, 7/7 (74/80)
+    "dialogues_holdout6.yaml": (0.75, 1),  # first run 66/94 = 0.702; 71/94 after the round
+    "dialogues_holdout7.yaml": (0.83, 2),  # first run, after the round: 76/91 = 0.835
 }
 
 
@@ -54,6 +65,15 @@ def test_follow_ups_are_answered_in_context(engine: Engine, name: str) -> None:
     assert scores.followups[1] >= 25
     assert scores.in_context >= floor, [m.dialogue for m in scores.misses]
     assert scores.per_kind["ambiguous"][0] >= ambiguous, [m.dialogue for m in scores.misses]
+
+
+@pytest.mark.parametrize("name", sorted(HELD_OUT))
+def test_held_out_dialogue_floors(engine: Engine, name: str) -> None:
+    """Floors against regressions, never targets: their misses are not printed here."""
+    scores = score_dialogues(engine, DATA / name)
+    floor, ambiguous = HELD_OUT[name]
+    assert scores.in_context >= floor, scores.followups
+    assert scores.per_kind["ambiguous"][0] >= ambiguous, scores.per_kind["ambiguous"]
 
 
 def test_every_kind_of_follow_up_is_in_the_sets() -> None:

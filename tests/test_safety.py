@@ -78,14 +78,20 @@ def test_development_corpora_every_emergency_and_few_false_alarms(
         # narrower framing gate): caught 233 → 235, 344, 362 → 363, 312, 438 on the five older
         # sets; false alarms 7 → 8, 4 → 5, 11 → 13, 5 → 6, 5 (README "Safety"); then "if i
         # wasnt around" and chat endings ("last message before bed"): 345 / 4 and 439 / 5.
-        (DATA / "urgent.jsonl", "holdout", 235, 8),
-        (DATA / "urgent_holdout2.jsonl", "all", 345, 4),
-        (DATA / "urgent_holdout3.jsonl", "all", 363, 13),
-        (DATA / "urgent_holdout4.jsonl", "all", 312, 6),
-        (DATA / "urgent_holdout5.jsonl", "all", 439, 5),
+        # After urgent_dev12's round and session 7's intent phrasings (which retrain the
+        # model's ordinary side): caught 235 → 236, 345 → 344, 363, 312, 439, 518; false alarms
+        # 8 → 7, 4 → 5, 13 → 10, 6 → 4, 5 → 4, 6 → 4 (README "Safety").
+        (DATA / "urgent.jsonl", "holdout", 236, 7),
+        (DATA / "urgent_holdout2.jsonl", "all", 344, 5),
+        (DATA / "urgent_holdout3.jsonl", "all", 363, 10),
+        (DATA / "urgent_holdout4.jsonl", "all", 312, 4),
+        (DATA / "urgent_holdout5.jsonl", "all", 439, 4),
         # First run (session 6, after urgent_dev11's round): 518 of 520 caught, 7 false alarms
         # of 322; 6 once the intents' phrasings equal to test rows were taken out again.
-        (DATA / "urgent_holdout6.jsonl", "all", 518, 6),
+        (DATA / "urgent_holdout6.jsonl", "all", 518, 4),
+        # Session 7, committed unread: 515 of 520 and 9 of 320 on the session-6 layer; after
+        # urgent_dev12's round 515 and 7.
+        (DATA / "urgent_holdout7.jsonl", "all", 515, 7),
     ],
     ids=[
         "urgent.jsonl-holdout",
@@ -94,6 +100,7 @@ def test_development_corpora_every_emergency_and_few_false_alarms(
         "urgent_holdout4.jsonl",
         "urgent_holdout5.jsonl",
         "urgent_holdout6.jsonl",
+        "urgent_holdout7.jsonl",
     ],
 )
 def test_holdout_floor(

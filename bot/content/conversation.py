@@ -105,6 +105,8 @@ class Conversation(BaseModel):
     stage_sources: tuple[str, ...] = Field(min_length=1)
     entity_topics: dict[str, str] = {}
     qualifier_kinds: tuple[str, ...] = ()
+    # "and at night?" read as a question of its own: the qualifier put into this template.
+    qualifier_template: str = Field(default="cramps {rest}", pattern=r"\{rest\}")
     lab_button: str = Field(min_length=1, max_length=32)
 
     def family_of(self, intent: str | None) -> str | None:

@@ -117,7 +117,12 @@ class FollowUps:
         read = self._read(text, reply)
         meal, resolved = None, None
         known = live.intent or live.topics or live.lab or live.meal
-        if reply.kind not in _KEEPS and known:
+        # "so am i deficient or not" alone starts the check; after a lab number or a meal it
+        # asks for the verdict on that number.
+        verdict = live.intent in (LAB_INTENT, MEAL_INTENT) and self._verdict_asked(live, read)
+        if (
+            reply.kind not in _KEEPS or (reply.kind is ReplyKind.start_check and verdict)
+        ) and known:
             if self._shaped(live, read, reply):
                 resolved = self._resolve(live, read, text, reply)
             else:  # answered confidently alone, yet it may point back ("is it a good source?")
@@ -475,9 +480,12 @@ class FollowUps:
         same = key(again.intent, again.food) if again is not None else None
         if own is None or own == last or not self.things.topical(own):
             # Alone it reads as nothing of the topic ("and at night?" as a good night): when it
-            # only says when or where, the re-read and the last topic narrowed by it remain.
-            if same is not None and same != last and self._qualifies(live, read):
-                return self.things.which((same, last), live)
+            # only says when or where, the re-read (or, when that is unsure, the cramps of that
+            # time or place) and the last topic narrowed by it remain.
+            if self._qualifies(live, read):
+                other = same if same is not None else self._qualified(read)
+                if other is not None and other != last:
+                    return self.things.which((other, last), live)
             return again
         family = self.things.family(last)
         if same is not None and same != own and self._own_question(read, own):
@@ -508,6 +516,13 @@ class FollowUps:
             return False
         cued = any(read.has(c) for c in self._verdict) or self._sub_name(read) is not None
         return not cued and self._stage(read) is None
+
+    def _qualified(self, read: _Read) -> str | None:
+        """What the qualifier alone asks about ("cramps at night" → night cramps), if sure."""
+        rest = " ".join(w for w in read.words if w not in self._filler)
+        reply = self.engine.ask(self.spec.qualifier_template.format(rest=rest))
+        thing = key(reply.intent, reply.food) if self._sure(reply) else None
+        return thing if thing is not None and self.things.topical(thing) else None
 
     def _qualifies(self, live: Dialogue, read: _Read) -> bool:
         """Says only when or where ("and at night?", "in my calves?"), of a kind the last
