@@ -129,7 +129,7 @@ class MealLexicon:
             return True
         if len(found) < 2:
             return False
-        # "trout and potatoes", "tuna sandwich w cheese": two foods and nothing that asks
+        # "salmon and eggs", "tuna sandwich w cheese": two foods and nothing that asks
         counted = any(ch.isdigit() for ch in normalised.replace("b12", ""))
         return counted or not self._question.search(normalised)
 
