@@ -45,8 +45,8 @@ FLOORS = {  # file → lowest share of follow-ups answered in context, ambiguous
     # meal additions and verdicts, sub-questions.
     "dialogues_holdout3.yaml": (0.88, 4),  # 59/66, 4/6 (56/66 at the end of session 6)
     # Written in session 7 by another author from the kinds with the tools' ids; tuned on:
-    # 0.776 first, 0.898 at the end.
-    "dialogues_dev4.yaml": (0.89, 2),
+    # 0.776 first, 0.918 at the end.
+    "dialogues_dev4.yaml": (0.91, 2),
 }
 # Held out: committed unread, run only to report (their miss lines are not read). holdout6's
 # author was not told the tools' ids, so its lab verdicts expect deficiency_testing.
@@ -54,7 +54,7 @@ HELD_OUT = {
     "dialogues_holdout4.yaml": (0.91, 3),  # 62/68, 3/6 ambiguous (61/68 at the end of session 6)
     "dialogues_holdout5.yaml": (0.93, 7),  # 75/80, 7/7 (74/80)
     "dialogues_holdout6.yaml": (0.75, 1),  # first run 66/94 = 0.702; 71/94 after the round
-    "dialogues_holdout7.yaml": (0.83, 2),  # first run, after the round: 76/91 = 0.835
+    "dialogues_holdout7.yaml": (0.84, 2),  # first run, after the round: 76/91; 77/91 at the end
 }
 
 
@@ -153,6 +153,18 @@ def test_a_sub_question_naming_nothing_stays_with_the_topic(engine: Engine) -> N
 def test_a_verdict_on_a_reading_told_by_its_unit(engine: Engine, first: str, verdict: str) -> None:
     replies = talk(engine, first, verdict)
     assert [r.intent for r in replies] == ["lab_result", "lab_result"]
+
+
+def test_a_unit_typed_after_the_bot_asked_for_it_completes_the_reading(engine: Engine) -> None:
+    """ "my b12 is 240" gets unit buttons; typing "pg/ml i think" is the same as tapping one."""
+    asked, reading = talk(engine, "my b12 is 240", "pg/ml i think")
+    assert (asked.details or {}).get("status") == "needs_unit"
+    details = reading.details or {}
+    assert (details.get("value"), details.get("unit"), details.get("status")) == (
+        240.0,
+        "pg",
+        "placed",
+    )
 
 
 def test_another_food_after_a_food_card(engine: Engine) -> None:

@@ -190,7 +190,8 @@ class FollowUps:
     def _resolve(
         self, live: Dialogue, read: _Read, text: str, reply: Reply
     ) -> tuple[Reply, str | None] | None:
-        for rule in (self._verdict_on, self._meal_added, self._stage_named, self._listed):
+        rules = (self._unit_typed, self._verdict_on, self._meal_added, self._stage_named)
+        for rule in (*rules, self._listed):
             found = rule(live, read, text)
             if found is not None:
                 return found
@@ -225,6 +226,20 @@ class FollowUps:
         if live.intent != MEAL_INTENT or not live.meal or not read.foods:
             return False
         return any(read.joined.startswith(f" {o} ") for o in self._meal_add)
+
+    def _unit_typed(
+        self, live: Dialogue, read: _Read, text: str
+    ) -> tuple[Reply, str | None] | None:
+        """ "pg/ml i think" after "my b12 is 240", which asked for the unit with buttons: the
+        reading of the one button whose unit was typed, as if it had been tapped."""
+        tools = self.engine.tools
+        if live.intent != LAB_INTENT or tools is None or not live.items:
+            return None
+        typed = lab_tool.units_in(text, tools.labs)
+        readings = [(a, lab_tool.reading_from_action(a, tools.labs)) for _, a in live.items]
+        chosen = [a for a, r in readings if r is not None and r.unit in typed]
+        shown = self.engine.act(chosen[0]) if len(chosen) == 1 else None
+        return (shown, None) if shown is not None else None
 
     def _verdict_on(self, live: Dialogue, read: _Read, _: str) -> tuple[Reply, str | None] | None:
         """ "so is it low?" after a lab number, "is that enough?" after a meal."""

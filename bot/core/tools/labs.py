@@ -145,6 +145,11 @@ def reading_from_action(action: str, labs: Labs) -> LabReading | None:
     return _read(labs, test, value, unit_id, assumed=assumed)
 
 
+def units_in(text: str, labs: Labs) -> set[str]:
+    """The lab units written anywhere in `text` ("pg/ml i think" → {"pg"})."""
+    return lexicon(labs).units_anywhere(fold(text))
+
+
 def _test(labs: Labs, test_id: str) -> LabTest:
     test = labs.test(test_id)
     if test is None:  # mentions and actions only name the content's own tests
