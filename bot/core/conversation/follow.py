@@ -190,8 +190,13 @@ class FollowUps:
     def _resolve(
         self, live: Dialogue, read: _Read, text: str, reply: Reply
     ) -> tuple[Reply, str | None] | None:
-        rules = (self._unit_typed, self._verdict_on, self._meal_added, self._stage_named)
-        for rule in (*rules, self._listed):
+        for rule in (
+            self._unit_typed,
+            self._verdict_on,
+            self._meal_added,
+            self._stage_named,
+            self._listed,
+        ):
             found = rule(live, read, text)
             if found is not None:
                 return found

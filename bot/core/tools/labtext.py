@@ -53,7 +53,7 @@ class Lexicon:
             (name, _pattern(getattr(words, name))) for name in ("high", "low", "normal")
         ]
         # The cheap detector reads the engine's normalised text: no punctuation at all.
-        plain = [_NOT_WORD.sub(" ", fold(n)).strip() for t in labs.tests for n in t.names]
+        plain = [_plain(n) for t in labs.tests for n in t.names]
         self._plain_test = _pattern(plain)
         self._plain_qualifier = _pattern(
             [
@@ -67,20 +67,14 @@ class Lexicon:
         users = {u.id: [t.id for t in labs.tests if u.id in t.units] for u in labs.units}
         self._implied = {unit: tests[0] for unit, tests in users.items() if len(tests) == 1}
         implied_spellings = [
-            _NOT_WORD.sub(" ", fold(s)).strip()
-            for u in labs.units
-            if u.id in self._implied
-            for s in u.spellings
+            _plain(s) for u in labs.units if u.id in self._implied for s in u.spellings
         ]
         self._plain_implied = (
             re.compile(r"\b\d+(?: \d+)? (?:" + "|".join(map(re.escape, implied_spellings)) + r")\b")
             if implied_spellings
             else None
         )
-        self._plain_by_test = [
-            (t.id, _pattern([_NOT_WORD.sub(" ", fold(n)).strip() for n in t.names]))
-            for t in labs.tests
-        ]
+        self._plain_by_test = [(t.id, _pattern([_plain(n) for n in t.names])) for t in labs.tests]
 
     def mentions(self, text: str) -> list[Mention]:
         """The tests named; with none, a number in a unit only one test uses stands for it."""
@@ -148,6 +142,11 @@ class Lexicon:
     @staticmethod
     def _which(patterns: list[tuple[str, re.Pattern[str]]], matched: str) -> str:
         return next(key for key, pattern in patterns if pattern.fullmatch(matched))
+
+
+def _plain(phrase: str) -> str:
+    """A phrase as the engine's normalised text has it: folded, no punctuation."""
+    return _NOT_WORD.sub(" ", fold(phrase)).strip()
 
 
 def _pattern(phrases: list[str] | tuple[str, ...]) -> re.Pattern[str]:
