@@ -144,10 +144,15 @@ def test_out_of_scope_gets_the_fallback(engine: Engine, text: str) -> None:
 
 
 def test_fallback_offers_did_you_mean_buttons(engine: Engine) -> None:
-    reply = engine.ask("calf and b12")
-    assert reply.kind is ReplyKind.fallback
-    assert reply.suggestions
-    assert [b.action for b in reply.buttons] == [f"i:{s}" for s in reply.suggestions] + ["none"]
+    # Vague messages: each retraining of the model answers one or two of them ("calf and b12"
+    # fell back until session 8), so the property is checked on those that fall back.
+    vague = ["calf and b12", "calf b12 thing", "cramps and stuff hmm", "calf and b12 and stuff"]
+    replies = [r for r in map(engine.ask, vague) if r.kind is ReplyKind.fallback]
+    assert len(replies) >= 2
+    for reply in replies:
+        assert reply.suggestions
+        actions = [b.action for b in reply.buttons]
+        assert actions == [f"i:{s}" for s in reply.suggestions] + ["none"]
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ from bot.core.tools.labs import (
     looks_like_lab,
     reading_from_action,
     render_lab,
+    unit_question_action,
 )
 
 CONTENT = Path(__file__).resolve().parents[1] / "content"
@@ -335,7 +336,8 @@ def test_test_named_without_a_value(text: str, test: str, qualifier: str) -> Non
 
 
 BAD_ACTIONS = [
-    "lab:b12:180",
+    "lab:b12:-180",
+    "lab:b12:99999999",
     "lab:nope:180:pg",
     "lab:b12:abc:pg",
     "lab:b12:180:mg",
@@ -347,6 +349,12 @@ BAD_ACTIONS = [
 @pytest.mark.parametrize("action", BAD_ACTIONS)
 def test_unknown_button_data(action: str) -> None:
     assert reading_from_action(action, LABS) is None
+
+
+def test_a_number_without_a_unit_is_the_question_which_unit_again() -> None:
+    """ "lab:b12:180": what a verdict asked before the unit was told shows (the buttons again)."""
+    reading = reading_from_action(unit_question_action("lab:b12:180:pg"), LABS)
+    assert reading is not None and reading.status is Status.needs_unit and reading.value == 180
 
 
 def test_longest_action_fits() -> None:

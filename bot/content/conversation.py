@@ -89,6 +89,7 @@ class Conversation(BaseModel):
     verdict_cues: tuple[str, ...]
     verdict_words: tuple[str, ...] = ()
     meal_verdict_intents: tuple[str, ...] = ()
+    closing_intents: tuple[str, ...] = ()
     meal_add_openers: tuple[str, ...]
     ordinals: dict[str, int]
     list_cues: tuple[str, ...]
@@ -125,6 +126,7 @@ def _cross(conversation: Conversation, content_dir: Path) -> list[str]:
     named = [("sections", t) for t in conversation.sections]
     named += [("stage_intents", i) for i in conversation.stage_intents]
     named += [("meal_verdict_intents", i) for i in conversation.meal_verdict_intents]
+    named += [("closing_intents", i) for i in conversation.closing_intents]
     named += [(f"entity_topics.{k}", i) for k, i in conversation.entity_topics.items()]
     for topic, sections in conversation.sections.items():
         for name, section in sections.items():

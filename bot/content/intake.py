@@ -132,6 +132,9 @@ class Intake(BaseModel):
     not_meal_words: tuple[str, ...]
     # "how much b12 in salmon" asks about one food; "how much b12 in 2 eggs" is a sum.
     food_questions: tuple[str, ...] = ()
+    # ...unless they ask about what the message just listed ("cheese on toast, how much b12
+    # is that"): then the foods named are a meal, even one.
+    meal_questions: tuple[str, ...] = ()
     # Words that make a message naming two foods a question, not a meal ("eggs or milk").
     question_words: tuple[str, ...] = ()
     texts: IntakeTexts

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 LAB_INTENT = lab_tool.INTENT
 MEAL_INTENT = intake_tool.INTENT
 _KEEPS = (ReplyKind.urgent, ReplyKind.invalid, ReplyKind.start_check)
+MAX_SOCIAL_WORDS = 4
 _TOPIC_KINDS = frozenset(
     {"food", "nutrient", "medicine", "condition", "test", "body_part", "time_of_day"}
 )
@@ -121,8 +122,10 @@ class FollowUps:
         # asks for the verdict on that number.
         verdict = live.intent in (LAB_INTENT, MEAL_INTENT) and self._verdict_asked(live, read)
         if (
-            reply.kind not in _KEEPS or (reply.kind is ReplyKind.start_check and verdict)
-        ) and known:
+            (reply.kind not in _KEEPS or (reply.kind is ReplyKind.start_check and verdict))
+            and known
+            and not self._closing(read, reply)
+        ):
             if self._shaped(live, read, reply):
                 resolved = self._resolve(live, read, text, reply)
             else:  # answered confidently alone, yet it may point back ("is it a good source?")
@@ -160,6 +163,18 @@ class FollowUps:
 
     def _opens(self, read: _Read) -> bool:
         return any(read.joined.startswith(f" {o} ") for o in self._openers)
+
+    def _closing(self, read: _Read, reply: Reply) -> bool:
+        """ "ta", "cheers mate", "ok bye": a few words of thanks or goodbye (`closing_intents`),
+        surely so, that name nothing and open like no follow-up — never re-read as a question
+        about the topic. ("normal right?" after a lab number is a verdict, not an "ok".)"""
+        return (
+            reply.intent in self.spec.closing_intents
+            and reply.score >= self.engine.thresholds.sure
+            and len(read.words) <= MAX_SOCIAL_WORDS
+            and not read.named
+            and not self._opens(read)
+        )
 
     def _sure(self, reply: Reply) -> bool:
         """Answered confidently on its own."""
@@ -250,8 +265,11 @@ class FollowUps:
         """ "so is it low?" after a lab number, "is that enough?" after a meal."""
         if not self._verdict_asked(live, read) or read.foods:
             return None
-        if live.intent == LAB_INTENT and live.lab:
-            shown = self.engine.act(live.lab)
+        if live.intent == LAB_INTENT and (live.lab or live.items):
+            # Still without its unit ("b12 650", then "good or bad?"): which unit, again.
+            asked = live.items[0][1] if live.items else ""
+            action = live.lab or lab_tool.unit_question_action(asked)
+            shown = self.engine.act(action)
             return (shown, None) if shown is not None else None
         if live.intent == MEAL_INTENT and live.meal:
             counted = self.engine.count_intake(live.meal, live.life_stage)

@@ -182,7 +182,7 @@ class Safety:
             present[h.name].append(h)
             if self._past(h, markers):
                 continue
-            (asked if self._asked(h, markers) else alive).append(h)
+            (asked if self._asked(h, markers, words) else alive).append(h)
         aside = aside and not any(h.name in self._rules for h in alive)
         alarms = self._matching(alive, present)
         if not asked:
@@ -261,11 +261,15 @@ class Safety:
         after = min(times)
         return after[1] and after[0] - hit.end <= FOLLOWING_REACH
 
-    def _asked(self, hit: Hit, markers: dict[str, list[Hit]]) -> bool:
-        # An imagined case covers its clause ("what should i do if someone has a seizure");
-        # a marker that is a clause of its own ("hypothetically, …") covers the sentence.
+    def _asked(self, hit: Hit, markers: dict[str, list[Hit]], words: Sequence[Word]) -> bool:
+        # An imagined case covers its clause ("what should i do if someone has a seizure"), and
+        # what "and" adds to it up to the next comma ("…if someone collapses and isn't
+        # breathing"); a marker that is a clause of its own ("hypothetically, …") covers the
+        # sentence.
         if any(
-            a.segment == hit.segment or (a.sentence == hit.sentence and a.whole_segment)
+            a.segment == hit.segment
+            or (a.sentence == hit.sentence and a.whole_segment)
+            or (a.start < hit.start and words[a.start].chunk == words[hit.start].chunk)
             for a in markers["hypothetical"]
         ):
             return True

@@ -38,6 +38,10 @@ MIN_CORRECTED = 4  # shortest word a typo correction is tried on (chat spellings
 SPLIT_MIN = 6  # shortest unknown word tried as words typed together
 MAX_PARTS = 6  # words one typed-together word may stand for
 MAX_PART = 16  # longest single word looked for inside it
+# Longest word tried as words typed together. The longest in all the corpora is 20 letters
+# ("calfswollenhotandred"); the search grows with the length, and pasted junk or a long
+# keyboard mash is not words typed together.
+SPLIT_MAX = 40
 
 
 @dataclass(slots=True)  # not frozen: built per word, and a frozen __init__ costs twice
@@ -163,6 +167,8 @@ class Reader:
         fewest whole words (up to MAX_PARTS), one of them an emergency word of some length
         ("metformin" is not met+for+min); the last may be a typo of a vocabulary word."""
         n = len(word)
+        if n > SPLIT_MAX:
+            return None
         best: list[tuple[str, ...] | None] = [None] * (n + 1)
         best[0] = ()
         for end in range(1, n + 1):

@@ -126,9 +126,14 @@ def reading_action(reading: LabReading) -> str:
     return f"{action}:{ASSUMED}" if reading.unit_assumed else action
 
 
+def unit_question_action(action: str) -> str:
+    """ "lab:b12:650" from a unit button's `lab:b12:650:pg`: the question which unit, again."""
+    return action.rsplit(":", 1)[0]
+
+
 def reading_from_action(action: str, labs: Labs) -> LabReading | None:
     """The reading a unit button (or `reading_action`) stands for; None for data this content
-    does not know."""
+    does not know. Without a unit (`unit_question_action`), the question which one."""
     prefix, _, rest = action.partition(":")
     test_id, _, rest = rest.partition(":")
     raw, _, rest = rest.partition(":")
@@ -139,6 +144,12 @@ def reading_from_action(action: str, labs: Labs) -> LabReading | None:
     if raw in QUALIFIERS and not unit_id and raw in test.qualifiers and not test.needs_value:
         return LabReading(test.id, Status.no_value, qualifier=raw)
     value = number_value(raw) if raw else None
+    if (
+        value is not None
+        and not unit_id
+        and any(plausible(labs, test, value, u) for u in test.units)
+    ):
+        return LabReading(test.id, Status.needs_unit, value=value)  # asks for the unit again
     assumed = flag == ASSUMED and unit_id == test.default_unit
     if value is None or unit_id not in test.units or (flag and not assumed):
         return None

@@ -77,6 +77,7 @@ class MealLexicon:
         self._trigger = _pattern(intake.triggers)
         self._not_meal = _pattern(intake.not_meal_words)
         self._food_question = _pattern(intake.food_questions)
+        self._meal_question = _pattern(intake.meal_questions)
         self._question = _pattern(intake.question_words)
         # "2 eggs", "three sardines" — not "a banana", "one egg": that is the food's answer.
         several = [n for n, value in intake.numbers.items() if value > 1]
@@ -117,6 +118,8 @@ class MealLexicon:
     def looks_like_meal(self, normalised: str) -> bool:
         if self._not_meal.search(normalised):
             return False
+        if self._meal_question.search(normalised) and self._any_food.search(normalised):
+            return True
         if self._food_question.search(normalised):
             return bool(self._counted_food.search(normalised))
         if self._trigger.search(normalised):
