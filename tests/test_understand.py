@@ -152,6 +152,22 @@ def test_a_counted_food_is_added_up_not_read_as_a_lab_value(engine: Engine) -> N
 
 
 @pytest.mark.parametrize(
+    "text",
+    ["how many mcg of b12 does a toddler need, she's 2", "b12 for my 2 year old, how much a day"],
+)
+def test_an_age_or_a_dose_asked_about_is_not_a_lab_value(engine: Engine, text: str) -> None:
+    """ "she's 2" once got "2 can't be a Serum B12 result"; it is a child's daily need."""
+    assert engine.ask(text).intent == "daily_needs"
+
+
+def test_a_had_count_of_one_food_is_a_meal(engine: Engine) -> None:
+    """ "had 2 eggs b4 my shift": a count of a food, and nothing that asks — counted."""
+    reply = engine.ask("had 2 eggs b4 my shift")
+    assert reply.intent == "intake"
+    assert [i["food"] for i in (reply.details or {})["items"]] == ["eggs"]  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
     ("text", "food"),
     [("how much b12 in salmon", "salmon"), ("does a banana contain b12", "banana")],
 )

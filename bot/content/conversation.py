@@ -90,6 +90,7 @@ class Conversation(BaseModel):
     verdict_words: tuple[str, ...] = ()
     meal_verdict_intents: tuple[str, ...] = ()
     closing_intents: tuple[str, ...] = ()
+    another_words: tuple[str, ...] = ()
     meal_add_openers: tuple[str, ...]
     ordinals: dict[str, int]
     list_cues: tuple[str, ...]

@@ -78,6 +78,7 @@ class FollowUps:
         self._list_cues = [fold(c) for c in conversation.list_cues if fold(c)]
         self._months = {fold(w) for w in conversation.month_words} | set(conversation.month_words)
         self._age_cues = {fold(w) for w in conversation.age_cues} | set(conversation.age_cues)
+        self._another_words = [fold(w) for w in conversation.another_words if fold(w)]
         self._open_ends = [fold(o) for o in conversation.open_ends if fold(o)]
         self._more_asks = [fold(o) for o in conversation.more_asks if fold(o)]
         self._picks = {fold(w) for w in conversation.picks} | set(conversation.picks)
@@ -191,12 +192,15 @@ class FollowUps:
         if self._opens(read) or (self._adds(live, read) and count <= self.spec.max_cued_words):
             return True
         sure = self._sure(reply)
+        staged = self._stage(read) is not None
         cued = self._verdict_asked(live, read) or self._sub_name(read) is not None
-        if cued and self._refers(read) and count <= self.spec.max_cued_words:
-            return True  # "is it safe to take a lot of it": a cue about what was just said
+        if (cued or staged) and self._refers(read) and count <= self.spec.max_cued_words:
+            # "is it safe to take a lot of it", "my mum is 80 is it different for her": a cue
+            # about what was just said
+            return True
         if sure and count > self.spec.max_followup_words:
             return False
-        if (cued or self._stage(read) is not None) and count <= self.spec.max_cued_words:
+        if (cued or staged) and count <= self.spec.max_cued_words:
             return True
         return count <= self.spec.max_followup_words and (not sure or count <= 3)
 
@@ -372,11 +376,23 @@ class FollowUps:
         own = key(reply.intent, reply.food)
         if own in things:
             return None
+        if read.named and reply.kind in ANSWERED and self._same_family(own, live):
+            return None  # "could it be her thyroid instead" after medicines: another cause
         also = own if self._sure(reply) else None  # what the message alone would get
         family = self.things.family(also) if also else None
         if family is not None and all(self.things.family(t) == family for t in things):
             return None  # "is potassium as good?" after two remedies: one more of them
         return self.things.which(things, live, also=also)
+
+    def _another(self, read: _Read) -> bool:
+        """Says it asks about one more thing of the kind ("too", "instead", "as well")."""
+        return any(read.has(w) for w in self._another_words)
+
+    def _same_family(self, own: str | None, live: Dialogue) -> bool:
+        """What the message names is answered, alone, in the family of the answer just shown."""
+        shown = key(live.intent, live.food)
+        family = self.things.family(shown) if shown else None
+        return own is not None and family is not None and self.things.family(own) == family
 
     def _points_back(self, read: _Read, things: Sequence[str] = ()) -> bool:
         """ "that", "it", or a question left open at its end ("would b12 help?" — about a
@@ -449,6 +465,9 @@ class FollowUps:
             return None
         if self._sure(reply) and not (reply.intent == FOOD and reply.food is None):
             return None
+        own = key(reply.intent, reply.food) if reply.kind in ANSWERED else None
+        if own != things[0] and self._same_family(own, live) and self._another(read):
+            return None  # "could his meds be doing it too" after kidney failure: another cause
         shown = self._shown(live, things[0])
         if shown is None:
             return None

@@ -46,7 +46,9 @@ class Things:
         # The words of the content's own example questions (not their numbers): a message
         # with none of them names nothing the bot could answer about.
         words = {w for i in intents for e in i.examples for w in fold(e).split()}
-        self.known = {w for w in words - stop if not w.isdigit()}
+        # ...and not only a follow-up's filler: "tablets or injections or what" has two parts.
+        filler = {w for f in conversation.filler for w in fold(f).split()}
+        self.known = {w for w in words - stop - filler if not w.isdigit()}
         joiners = sorted(conversation.joiners, key=len, reverse=True)
         self._joiner = re.compile(
             rf"(?<!\w)(?:{'|'.join(map(re.escape, joiners))})(?!\w)", re.IGNORECASE

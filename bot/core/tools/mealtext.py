@@ -130,6 +130,8 @@ class MealLexicon:
             return bool(self._counted_food.search(normalised))
         if self._amount_measure.search(normalised):
             return True
+        if self._counted_food.search(normalised) and not self._question.search(normalised):
+            return True  # "had 2 eggs b4 my shift": a count of a food, and nothing that asks
         if len(found) < 2:
             return False
         # "salmon and eggs", "tuna sandwich w cheese": two foods and nothing that asks
