@@ -45,20 +45,20 @@ FLOORS = {  # file → lowest share of follow-ups answered in context, ambiguous
     # meal additions and verdicts, sub-questions.
     "dialogues_holdout3.yaml": (0.88, 4),  # 59/66, 4/6 (56/66 at the end of session 6)
     # Written in session 7 by another author from the kinds with the tools' ids; tuned on:
-    # 0.776 first, 0.918 at the end; 0.908 after session 8's phrasings moved the model
-    # ("and when pregnant" after injections now reads as a cause, not as two readings).
-    "dialogues_dev4.yaml": (0.90, 2),
+    # 0.776 first, 0.918 at the end; 0.908 after session 8's phrasings moved the model, 0.929
+    # once a follow-up nothing reads got choices from the context.
+    "dialogues_dev4.yaml": (0.92, 4),
     # Written in session 8 by another author (10 of each kind); tuned on: 0.792 first.
-    "dialogues_dev5.yaml": (0.88, 3),  # 111/125, 3/10 ambiguous at the end
-    "dialogues_dev6.yaml": (0.91, 3),  # written in session 8; 0.867 first, 110/120 at the end
+    "dialogues_dev5.yaml": (0.89, 4),  # 112/125, 4/10 ambiguous at the end
+    "dialogues_dev6.yaml": (0.93, 5),  # written in session 8; 0.867 first, 112/120 at the end
 }
 # Held out: committed unread, run only to report (their miss lines are not read). holdout6's
 # author was not told the tools' ids, so its lab verdicts expect deficiency_testing.
 HELD_OUT = {
-    "dialogues_holdout4.yaml": (0.89, 3),  # 61/68, 3/6 ambiguous (62/68 in session 7)
+    "dialogues_holdout4.yaml": (0.91, 4),  # 62/68, 4/6 ambiguous (0.897 midway in session 8)
     "dialogues_holdout5.yaml": (0.96, 7),  # 77/80, 7/7 (75/80 in session 7)
-    "dialogues_holdout6.yaml": (0.78, 1),  # first run 66/94 = 0.702; 71/94, then 74/94
-    "dialogues_holdout7.yaml": (0.85, 2),  # first run, after the round: 76/91; 78/91 in session 8
+    "dialogues_holdout6.yaml": (0.80, 3),  # first run 66/94 = 0.702; 71/94, then 76/94
+    "dialogues_holdout7.yaml": (0.86, 3),  # first run, after the round: 76/91; 79/91 in session 8
     # Session 8, committed unread: first run 92/103 = 0.893 (6/8 ambiguous); 96/103 at the end.
     "dialogues_holdout8.yaml": (0.93, 6),
     # Session 8, committed unread, first run midway: 89/100 (1/8 ambiguous); 90/100 at the end.
@@ -448,6 +448,23 @@ def test_a_part_of_only_filler_is_no_second_thing(engine: Engine) -> None:
     )  # fmt: skip
     assert reply.intent == "supplement_safety"
     assert (reply.details or {}).get("section") == "side_effects"
+
+
+def test_a_follow_up_nothing_reads_gets_choices_from_the_context(engine: Engine) -> None:
+    """ "what should i take" after "im vegan and i get cramps" alone gets "I didn't get that"
+    with no guess; in context, buttons for what the last message was about. Junk does not."""
+    _, reply = talk(engine, "im vegan and i get cramps", "what should i take")
+    assert reply.kind is ReplyKind.fallback and reply.suggestions
+    _, junk = talk(engine, "does salmon have b12", "asdfgh")
+    assert not junk.suggestions
+
+
+def test_a_message_surely_outside_the_bot_is_no_sub_question(engine: Engine) -> None:
+    """ "what's the weather tomorrow" holds "what's", a sub-question's cue, but after salmon it
+    is not what a word of the salmon card means: the out-of-scope reply, as alone."""
+    _, reply = talk(engine, "does salmon have b12", "what's the weather tomorrow")
+    assert reply.intent is None and not reply.suggestions
+    assert shape(reply) == shape(engine.ask("what's the weather tomorrow"))
 
 
 def test_an_age_after_at_is_a_life_stage(engine: Engine) -> None:

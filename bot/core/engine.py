@@ -360,13 +360,13 @@ class Engine:
         """The reply for the model's ranking. `evidence`: the message names cramps, B12 or
         the body (content/synonyms.yaml `domain`), so it is never declined as out of scope."""
         t = self.thresholds
-        outside = next((s for s in ranked if self._is_outside(s.intent)), None)
+        outside = next((s for s in ranked if self.is_outside(s.intent)), None)
         if evidence and outside is not None and ranked[0].score - outside.score < t.out_of_scope:
             return self._in_scope_only(ranked, foods)
         if not ranked or ranked[0].score < t.answer:
             return self._fallback(ranked, at_least=3 if evidence else 0)
         top = ranked[0]
-        if self._is_outside(top.intent):
+        if self.is_outside(top.intent):
             return self._out_of_scope(top)
         if outside is not None and top.score - outside.score < t.out_of_scope:
             return self._out_of_scope(outside)
@@ -378,7 +378,7 @@ class Engine:
         """The model leans out of scope but the message is about the domain: answer the
         best in-scope intent when it is clear among the in-scope ones, else did-you-mean."""
         t = self.thresholds
-        inside = [s for s in ranked if not self._is_outside(s.intent)]
+        inside = [s for s in ranked if not self.is_outside(s.intent)]
         total = sum(s.score for s in inside)
         if not total:
             return self._fallback(inside, at_least=3)
@@ -485,7 +485,8 @@ class Engine:
             return reply
         return views.with_line(reply, self.urgent.lines.mention)
 
-    def _is_outside(self, intent_id: str) -> bool:
+    def is_outside(self, intent_id: str) -> bool:
+        """An intent of phrasings the bot does not cover (the fallback's own answer)."""
         return self.content.intents[intent_id].category is Category.out_of_scope
 
     def _out_of_scope(self, top: Scored) -> Reply:

@@ -29,6 +29,10 @@ LAB_INTENT = lab_tool.INTENT
 MEAL_INTENT = intake_tool.INTENT
 _KEEPS = (ReplyKind.urgent, ReplyKind.invalid, ReplyKind.start_check)
 MAX_SOCIAL_WORDS = 4
+# The model is this sure a message is outside what the bot covers: "what's the weather
+# tomorrow" (99.5) is a new message, "what should i do" (87: short follow-ups look out of
+# scope to it) is not.
+SURELY_OUTSIDE = 95.0
 _TOPIC_KINDS = frozenset(
     {"food", "nutrient", "medicine", "condition", "test", "body_part", "time_of_day"}
 )
@@ -228,13 +232,46 @@ class FollowUps:
             found = _same_meal(live, again(live, read, reply))
             if found is not None:
                 return found
-        return None
+        lost = self._lost(live, read, reply)
+        return (lost, None) if lost is not None else None
+
+    def _lost(self, live: Dialogue, read: _Read, reply: Reply) -> Reply | None:
+        """A short follow-up that nothing reads ("what about mum", "and the kids?" after daily
+        needs) and that alone gets "I didn't get that" with no guess: did-you-mean buttons
+        from the context — what the last message was about, then the message's own weak
+        guesses — rather than a blank. Only after a topic: the first message has none."""
+        if reply.kind is not ReplyKind.fallback or reply.suggestions:
+            return None
+        if not self.things.knows(" ".join(read.words)):
+            return None  # "asdfgh", "hmm": nothing the bot could be asked about
+        things = [t for t in self.things.in_context(live) if self.things.topical(t)]
+        if not things:
+            return None
+        guessed = [
+            s.intent
+            for s in reply.ranked
+            if s.score >= TOPIC_MIN and self.things.topical(s.intent) and s.intent not in things
+        ]
+        return self.things.which((*things, *guessed), live)
 
     def _new_question(self, read: _Read, reply: Reply) -> bool:
-        """Names its own topic, points back at nothing and is answered confidently alone."""
+        """Names its own topic, points back at nothing and is answered confidently alone —
+        or is surely outside what the bot covers ("what's the weather tomorrow" after salmon
+        is not a "what is" about salmon)."""
         if self._opens(read) or self._refers(read):
             return False
-        return read.named and self._sure(reply)
+        if read.named or read.foods:
+            return self._sure(reply)
+        return self._surely_outside(reply)
+
+    def _surely_outside(self, reply: Reply) -> bool:
+        top = reply.ranked[0].intent if reply.ranked else None
+        return (
+            reply.kind is ReplyKind.fallback
+            and top is not None
+            and self.engine.is_outside(top)
+            and reply.ranked[0].score >= SURELY_OUTSIDE
+        )
 
     def _verdict_asked(self, live: Dialogue, read: _Read) -> bool:
         """A verdict cue, or after a meal a question about the day's need ("so have i hit my

@@ -46,9 +46,10 @@ class Things:
         # The words of the content's own example questions (not their numbers): a message
         # with none of them names nothing the bot could answer about.
         words = {w for i in intents for e in i.examples for w in fold(e).split()}
-        # ...and not only a follow-up's filler: "tablets or injections or what" has two parts.
-        filler = {w for f in conversation.filler for w in fold(f).split()}
-        self.known = {w for w in words - stop - filler if not w.isdigit()}
+        self.known = {w for w in words - stop if not w.isdigit()}
+        # A part of a message is about something only with one that is not a follow-up's
+        # filler: "tablets or injections or what" has two parts, not three.
+        self._part_words = self.known - {w for f in conversation.filler for w in fold(f).split()}
         joiners = sorted(conversation.joiners, key=len, reverse=True)
         self._joiner = re.compile(
             rf"(?<!\w)(?:{'|'.join(map(re.escape, joiners))})(?!\w)", re.IGNORECASE
@@ -133,7 +134,11 @@ class Things:
         confident medical answer or a food card. Only a message of two parts or more that
         each have a word the content knows is read so: "muscles ' OR 1=1 --" is one word and
         junk, not two things joined by "or"."""
-        pieces = [p for p in self._joiner.split(text[:500]) if self._knows(p)]
+        pieces = [
+            p
+            for p in self._joiner.split(text[:500])
+            if not self._part_words.isdisjoint(self.engine.normalise(p).split())
+        ]
         found: list[tuple[str, float]] = []
         for piece in pieces[:MAX_PARTS] if len(pieces) > 1 else ():
             alone = self.engine.ask(piece)
@@ -146,7 +151,8 @@ class Things:
             return []
         return [thing for thing, _ in found]
 
-    def _knows(self, piece: str) -> bool:
+    def knows(self, piece: str) -> bool:
+        """Has a word the content's questions use, not only stopwords ("asdfgh", "hmm")."""
         return not self.known.isdisjoint(self.engine.normalise(piece).split())
 
     def _medical(self, intent_id: str | None) -> bool:
