@@ -37,6 +37,7 @@ DEV = [
     (DATA / "urgent_dev14.jsonl", "all"),  # 14 per situation, even: first run 0.995 / 1.5 %
     (DATA / "urgent_dev15.jsonl", "all"),  # 14 per situation (session 8): first run 0.997 / 2.0 %
     (DATA / "urgent_dev16.jsonl", "all"),  # 14 per situation, 40 per kind: first run 0.995 / 2.2 %
+    (DATA / "urgent_dev17.jsonl", "all"),  # likewise: first run 0.997 / 1.6 %
 ]
 # Development misses left on purpose, each for a reason in content/REVIEW.md; any other miss
 # fails. (Heavy period bleeding needs its own sourced reply; a locked jaw before ", cut my hand
@@ -85,25 +86,26 @@ def test_development_corpora_every_emergency_and_few_false_alarms(
         # After urgent_dev12's, 13's and 14's rounds and session 7's intent phrasings (which
         # retrain the model's ordinary side): caught 235 → 236, 345 → 344, 363, 312, 439,
         # 518 → 517; false alarms 8 → 6, 4 → 2, 13 → 11, 6, 5 → 2, 6 → 4 (README "Safety").
-        # After session 8's rounds (urgent_dev15, urgent_dev16 and three of intent phrasings):
-        # caught 236 → 235, 344, 363 → 362, 312, 439, 517 → 518, 518 → 519; false alarms
-        # 6, 2 → 4, 11, 6 → 4, 2 → 1, 4, 7 → 5 (README "Safety").
+        # After session 8's rounds (urgent_dev15, 16 and 17, and three of intent phrasings):
+        # caught 236 → 235, 344, 363, 312, 439 → 440, 517, 518; false alarms 6, 2 → 1, 11,
+        # 6, 2 → 3, 4, 7 → 6 (README "Safety").
         (DATA / "urgent.jsonl", "holdout", 235, 6),
-        (DATA / "urgent_holdout2.jsonl", "all", 344, 4),
-        (DATA / "urgent_holdout3.jsonl", "all", 362, 11),
-        (DATA / "urgent_holdout4.jsonl", "all", 312, 4),
-        (DATA / "urgent_holdout5.jsonl", "all", 439, 1),
+        (DATA / "urgent_holdout2.jsonl", "all", 344, 1),
+        (DATA / "urgent_holdout3.jsonl", "all", 363, 11),
+        (DATA / "urgent_holdout4.jsonl", "all", 312, 6),
+        (DATA / "urgent_holdout5.jsonl", "all", 440, 3),
         # First run (session 6, after urgent_dev11's round): 518 of 520 caught, 7 false alarms
         # of 322; 6 once the intents' phrasings equal to test rows were taken out again.
-        (DATA / "urgent_holdout6.jsonl", "all", 518, 4),
+        (DATA / "urgent_holdout6.jsonl", "all", 517, 4),
         # Session 7, committed unread: 515 of 520 and 9 of 320 on the session-6 layer; 515 / 7
         # after urgent_dev12's round, 513 / 7 after urgent_dev13's, 518 / 7 after urgent_dev14's.
-        (DATA / "urgent_holdout7.jsonl", "all", 519, 5),
+        (DATA / "urgent_holdout7.jsonl", "all", 518, 6),
         # Session 8, committed unread: first run 519 of 520 and 8 of 320 after urgent_dev15's
-        # round; 518 / 8 at the end.
-        (DATA / "urgent_holdout8.jsonl", "all", 518, 8),
-        # Session 8, committed unread, first run at the end: 518 of 520, 8 of 320.
-        (DATA / "urgent_holdout9.jsonl", "all", 518, 8),
+        # round; 519 / 8 at the end.
+        (DATA / "urgent_holdout8.jsonl", "all", 519, 8),
+        # Session 8, committed unread, first run after urgent_dev16's round: 518 of 520, 8 of
+        # 320; 518 / 7 at the end.
+        (DATA / "urgent_holdout9.jsonl", "all", 518, 7),
     ],
     ids=[
         "urgent.jsonl-holdout",
@@ -213,6 +215,11 @@ def test_negation_past_and_other_senses_per_clause(
             "i stopped it bleeding for a minute but now its pouring again and wont stop",
             ("severe_bleeding",),
         ),
+        # urgent_dev17's round: how much it would take to kill oneself; unconscious bias; a
+        # learner's "what means …"
+        ("how many b12 tablets would it take to kill me", ("suicide",)),
+        ("unconscious bias training at work went on for three hours", ()),
+        ("what means thunderclap headache", ()),
     ],
 )
 def test_the_rules_alone_read_times_questions_and_colour(
