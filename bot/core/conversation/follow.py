@@ -260,7 +260,7 @@ class FollowUps:
         is not a "what is" about salmon)."""
         if self._opens(read) or self._refers(read):
             return False
-        if read.named or read.foods:
+        if read.named:  # a food is a thing named too
             return self._sure(reply)
         return self._surely_outside(reply)
 

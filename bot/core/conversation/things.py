@@ -134,11 +134,7 @@ class Things:
         confident medical answer or a food card. Only a message of two parts or more that
         each have a word the content knows is read so: "muscles ' OR 1=1 --" is one word and
         junk, not two things joined by "or"."""
-        pieces = [
-            p
-            for p in self._joiner.split(text[:500])
-            if not self._part_words.isdisjoint(self.engine.normalise(p).split())
-        ]
+        pieces = [p for p in self._joiner.split(text[:500]) if self._has(self._part_words, p)]
         found: list[tuple[str, float]] = []
         for piece in pieces[:MAX_PARTS] if len(pieces) > 1 else ():
             alone = self.engine.ask(piece)
@@ -153,7 +149,10 @@ class Things:
 
     def knows(self, piece: str) -> bool:
         """Has a word the content's questions use, not only stopwords ("asdfgh", "hmm")."""
-        return not self.known.isdisjoint(self.engine.normalise(piece).split())
+        return self._has(self.known, piece)
+
+    def _has(self, words: set[str], piece: str) -> bool:
+        return not words.isdisjoint(self.engine.normalise(piece).split())
 
     def _medical(self, intent_id: str | None) -> bool:
         intent = self.engine.content.intents.get(intent_id or "")
