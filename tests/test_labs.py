@@ -307,6 +307,11 @@ NOT_LABS = [
     "b12 and the myelin sheath, explain like im 5 pls",
     "my b12 was checked at age 70",
     "my b12 came back 'normal' but is there another test, like methylmalonic acid or something?",
+    # session 9 (dev7.jsonl): B12 as the name of a place; a need by age group
+    "is gate b12 in terminal 2",
+    "meeting in room b12 at 3, which building",
+    "seat b12 on a 737",
+    "recommended b12 for over 60s",
     "",
 ]
 

@@ -49,6 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument(
         "--cv", type=int, metavar="K", help="k-fold cross-validation over the content phrasings"
     )
+    evaluate.add_argument(
+        "--safety-cv",
+        type=Path,
+        nargs="+",
+        metavar="FILE",
+        help="cross-validate the safety layer's cut-offs over these development corpora",
+    )
     evaluate.add_argument("--no-baselines", action="store_true")
     evaluate.add_argument("--tune", action="store_true", help="search thresholds on the file")
     evaluate.add_argument(
@@ -93,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         from bot.cli.evaluate import evaluate_file
         from bot.cli.safety_eval import evaluate_safety, is_safety_file
 
+        if args.safety_cv:
+            from bot.cli.safety_cv import safety_cross_validate
+
+            return safety_cross_validate(engine, args.safety_cv)
         if args.cv:
             from bot.cli.crossval import cross_validate
 

@@ -97,6 +97,9 @@ class Conversation(BaseModel):
     sub_questions: dict[SectionName, tuple[str, ...]]
     sections: dict[str, dict[SectionName, Section]]
     families: dict[str, Family]
+    list_answers: dict[str, tuple[str, ...]] = {}
+    compare_cues: tuple[str, ...] = ()
+    one_of_list: tuple[str, ...] = ()
     stage_ages: tuple[StageAge, ...]
     stage_months: tuple[StageAge, ...]
     month_words: tuple[str, ...]
@@ -129,6 +132,8 @@ def _cross(conversation: Conversation, content_dir: Path) -> list[str]:
     named += [("meal_verdict_intents", i) for i in conversation.meal_verdict_intents]
     named += [("closing_intents", i) for i in conversation.closing_intents]
     named += [(f"entity_topics.{k}", i) for k, i in conversation.entity_topics.items()]
+    named += [(f"list_answers.{k}", k) for k in conversation.list_answers]
+    named += [(f"list_answers.{k}", i) for k, v in conversation.list_answers.items() for i in v]
     for topic, sections in conversation.sections.items():
         for name, section in sections.items():
             where = f"sections.{topic}.{name}"

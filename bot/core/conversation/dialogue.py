@@ -25,6 +25,7 @@ class Dialogue:
     topics: tuple[str, ...] = ()  # the intents the last message could be about
     entities: tuple[tuple[str, str], ...] = ()  # (kind, value) of the last message
     life_stage: str | None = None  # named by the user ("I'm pregnant", a stage button)
+    previous: str | None = None  # the thing answered before the last ("which is better?")
     updated_at: float = 0.0
 
     def expired(self, now: float, minutes: int) -> bool:
@@ -48,6 +49,7 @@ class Dialogue:
                 topics=tuple(str(t) for t in data.get("topics") or ()),
                 entities=tuple((str(a), str(b)) for a, b in data.get("entities") or ()),
                 life_stage=_text(data.get("life_stage")),
+                previous=_text(data.get("previous")),
                 updated_at=float(data.get("updated_at") or 0.0),
             )
         except (TypeError, ValueError) as error:

@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING
 from bot.content.conversation import Conversation, Section
 from bot.core import views
 from bot.core.conversation.dialogue import Dialogue
-from bot.core.conversation.things import ANSWERED, FOOD, FOOD_TOPIC, TOPIC_MIN, Things, key
+from bot.core.conversation.things import (
+    ANSWERED,
+    FOOD,
+    FOOD_TOPIC,
+    LIST_CHOICES,
+    TOPIC_MIN,
+    Things,
+    key,
+)
 from bot.core.reply import Button, Reply, ReplyKind
 from bot.core.tools import intake as intake_tool
 from bot.core.tools import labs as lab_tool
@@ -88,6 +96,8 @@ class FollowUps:
         self._picks = {fold(w) for w in conversation.picks} | set(conversation.picks)
         self._expletive = {fold(w) for w in conversation.expletive_pronouns}
         self._then = {fold(w) for w in conversation.expletive_then}
+        self._compare = [fold(c) for c in conversation.compare_cues if fold(c)]
+        self._one_of = [fold(c) for c in conversation.one_of_list if fold(c)]
 
     # -- the one entry point ---------------------------------------------------------------
 
@@ -262,7 +272,10 @@ class FollowUps:
             return False
         if read.named:  # a food is a thing named too
             return self._sure(reply)
-        return self._surely_outside(reply)
+        # "how much in a tin" after tuna is a sub-question however sure the model is that
+        # its words alone are outside what the bot covers; "what's the weather" is no
+        # "what does it mean".
+        return self._sub_name(read) in (None, "meaning") and self._surely_outside(reply)
 
     def _surely_outside(self, reply: Reply) -> bool:
         top = reply.ranked[0].intent if reply.ranked else None
@@ -350,10 +363,12 @@ class FollowUps:
             found = self.spec.stage_for_age(age)
             if found is not None:
                 return found
-        for stage, words in self._stage_words.items():
-            if any(read.has(w) for w in words):
-                return stage
-        return None
+        # The longest word named wins: "im breastfeeding her baby brother" names the
+        # speaker's stage, not the baby's.
+        found = [
+            (len(w), stage) for stage, ws in self._stage_words.items() for w in ws if read.has(w)
+        ]
+        return max(found)[1] if found else None
 
     def _said_ages(self, read: _Read) -> list[int]:
         """ "her sister is 11": a number ending the message right after an `age_cues` word.
@@ -403,7 +418,22 @@ class FollowUps:
         alone it is not about one of them, nor one more of their family ("could quinine do
         that too" after two remedies). Asks which, with its own confident answer as a choice."""
         things = self.things.in_context(live)
-        if len(things) < 2 or read.foods or len(read.words) > self.spec.max_followup_words:
+        if read.foods or len(read.words) > self.spec.max_followup_words:
+            return None
+        if len(things) == 1 and not read.named:
+            listed = self.spec.list_answers.get(things[0], ())
+            name = self._sub_name(read)
+            own_part = name in self.spec.sections.get(things[0], {})
+            one = any(read.has(w) for w in self._one_of)
+            if listed and (one or not own_part) and (self._points_back(read) or name is not None):
+                # "is it safe?" after the remedies side by side: which of them. ("what can i
+                # do about it" after the causes has its own section, the remedies; "how do i
+                # fix that one" is about one of them.)
+                return self.things.which(listed, live, limit=LIST_CHOICES)
+            if self._compares(read) and live.previous and self._same_family(live.previous, live):
+                # "which is better?" after salmon, then tuna
+                return self.things.which((things[0], live.previous), live)
+        if len(things) < 2:
             return None
         if not self._points_back(read, things) or (read.named and self._opens(read)):
             return None
@@ -413,13 +443,23 @@ class FollowUps:
         own = key(reply.intent, reply.food)
         if own in things:
             return None
-        if read.named and reply.kind in ANSWERED and self._same_family(own, live):
+        family = self.things.family(own) if own else None
+        if (
+            read.named
+            and reply.kind in ANSWERED
+            and self._same_family(own, live)
+            and (self._another(read) or all(self.things.family(t) == family for t in things))
+        ):
             return None  # "could it be her thyroid instead" after medicines: another cause
         also = own if self._sure(reply) else None  # what the message alone would get
         family = self.things.family(also) if also else None
         if family is not None and all(self.things.family(t) == family for t in things):
             return None  # "is potassium as good?" after two remedies: one more of them
         return self.things.which(things, live, also=also)
+
+    def _compares(self, read: _Read) -> bool:
+        """Asks to choose between things without naming them ("which is better?")."""
+        return any(read.has(c) for c in self._compare)
 
     def _another(self, read: _Read) -> bool:
         """Says it asks about one more thing of the kind ("too", "instead", "as well")."""
@@ -702,6 +742,10 @@ class FollowUps:
             meal = meal or text or live.meal
         stage = _stage_of(details) or live.life_stage
         topics = self.things.of(reply, text) if text else ((reply.intent,) if reply.intent else ())
+        before = key(live.intent, live.food)
+        now_about = key(
+            reply.intent, reply.food or (live.food if reply.intent == live.intent else None)
+        )
         return Dialogue(
             intent=reply.intent or live.intent,
             food=reply.food or (live.food if reply.intent == live.intent else None),
@@ -711,6 +755,7 @@ class FollowUps:
             topics=topics,
             entities=tuple((e.kind, e.value) for e in reply.entities),
             life_stage=stage,
+            previous=before if before != now_about else live.previous,
             updated_at=now,
         )
 

@@ -28,6 +28,7 @@ FOOD_TOPIC = "food:"  # a thing that is one food card: "salmon or tuna?" is abou
 TOPIC_MIN = 20.0  # a ranked intent at least this sure counts as something the message is about
 ANSWERED = (ReplyKind.answer, ReplyKind.food)
 MAX_CHOICES = 3
+LIST_CHOICES = 5  # "which one?" about a list answer's items (content `list_answers`)
 MAX_PARTS = 4  # parts read alone; a longer list ("eggs and milk and …") is one meal or list
 
 
@@ -95,14 +96,20 @@ class Things:
     def family(self, thing: str) -> str | None:
         return self.spec.family_of(FOOD if thing.startswith(FOOD_TOPIC) else thing)
 
-    def which(self, things: Sequence[str], live: Dialogue, also: str | None = None) -> Reply:
+    def which(
+        self,
+        things: Sequence[str],
+        live: Dialogue,
+        also: str | None = None,
+        limit: int = MAX_CHOICES,
+    ) -> Reply:
         """Did-you-mean buttons built from the context: the things (a food card or the lab
         reading among them), `also` (what the message alone would get), then the last
-        reply's own buttons — three at most, each once."""
+        reply's own buttons — `limit` at most, each once."""
         engine, intents = self.engine, self.engine.content.intents
         buttons: list[Button] = []
         shown: list[str] = []
-        for thing in (*things[:MAX_CHOICES], *((also,) if also else ())):
+        for thing in (*things[:limit], *((also,) if also else ())):
             food = thing.removeprefix(FOOD_TOPIC) if thing.startswith(FOOD_TOPIC) else None
             if food in engine.content.foods:
                 name = engine.content.foods[food].name
@@ -113,11 +120,11 @@ class Things:
                 button = Button(intents[thing].button, f"i:{thing}")
             else:
                 continue
-            if len(buttons) < MAX_CHOICES and button.action not in {b.action for b in buttons}:
+            if len(buttons) < limit and button.action not in {b.action for b in buttons}:
                 buttons.append(button)
                 shown.append(thing)
         for label, action in live.items:
-            if len(buttons) >= MAX_CHOICES:
+            if len(buttons) >= limit:
                 break
             if action.startswith(("i:", "f:")) and action not in {b.action for b in buttons}:
                 buttons.append(Button(label, action))

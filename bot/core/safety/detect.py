@@ -59,6 +59,31 @@ class RulesReading(NamedTuple):
     framing_only: bool  # it names who, how old or when and no other concept of a rule
 
 
+class Reading(NamedTuple):
+    words: list[Word]
+    rules: RulesReading
+    asks_model: bool
+
+
+def combined(
+    rules: Verdict,
+    probability: float,
+    situation: str,
+    threshold: float = THRESHOLD,
+    veto: float = VETO,
+) -> Verdict:
+    """The rules' verdict with the second opinion's P(emergency) and likeliest situation."""
+    if rules.alarms:
+        if probability >= veto:
+            return rules
+        # The rules fired on words the model has almost never seen in an emergency
+        # ("my wallet is having a seizure"): the answer, with the safety line instead.
+        return Verdict((), rules.alarms + rules.mentions)
+    if probability < threshold:
+        return rules
+    return Verdict((situation,), tuple(s for s in rules.mentions if s != situation))
+
+
 class Safety:
     """The safety layer. Pure and cheap: one message in, a Verdict out; it never raises."""
 
@@ -131,28 +156,32 @@ class Safety:
             return Verdict()
 
     def _check(self, text: str) -> Verdict:
-        words = self._reader.read(text)
-        verdict, aside, framing_only = self._rules_verdict(words)
-        if self.second is None or len(words) < MODEL_MIN_WORDS or _stems(words) in self._quiet:
-            # On a few words ("yo", "not really", typed answers in the check) the model would be
-            # guessing; the rules alone judge them (and they catch "cant breathe", "chest pain").
-            return verdict
-        short = len(words) <= FRAMING_MAX_WORDS
-        if not verdict.alarms and (aside or (short and framing_only)):
-            # A short message that says only who or how many ("ok and my husband hes 45"): the
-            # model has seen such words mostly in emergencies, so it would be reading the framing.
-            return verdict
+        words, rules, asks_model = self.reading(text)
+        if self.second is None or not asks_model:
+            return rules.verdict
         # The model reads at most MAX_CHARS: a message's start is enough to judge it.
         probability, situation = self.second.assess(text, words if len(text) <= MAX_CHARS else None)
-        if verdict.alarms:
-            if probability >= VETO:
-                return verdict
-            # The rules fired on words the model has almost never seen in an emergency
-            # ("my wallet is having a seizure"): the answer, with the safety line instead.
-            return Verdict((), verdict.alarms + verdict.mentions)
-        if probability < THRESHOLD:
-            return verdict
-        return Verdict((situation,), tuple(s for s in verdict.mentions if s != situation))
+        return combined(rules.verdict, probability, situation)
+
+    def reading(self, text: str) -> Reading:
+        """The reader's words, the rules' reading, and whether the second opinion is asked."""
+        words = self._reader.read(text)
+        rules = self._rules_verdict(words)
+        if len(words) < MODEL_MIN_WORDS or _stems(words) in self._quiet:
+            # On a few words ("yo", "not really", typed answers in the check) the model would be
+            # guessing; the rules alone judge them (and they catch "cant breathe", "chest pain").
+            return Reading(words, rules, False)
+        short = len(words) <= FRAMING_MAX_WORDS
+        if not rules.verdict.alarms and (rules.aside or (short and rules.framing_only)):
+            # A short message that says only who or how many ("ok and my husband hes 45"): the
+            # model has seen such words mostly in emergencies, so it would be reading the framing.
+            return Reading(words, rules, False)
+        return Reading(words, rules, True)
+
+    def retrained(self, examples: UrgentExamples, ordinary: Iterable[str]) -> SecondOpinion:
+        """A second opinion reading as this layer's does, learned from other examples (the
+        safety cross-validation trains one without each corpus)."""
+        return SecondOpinion(self._reader, examples, ordinary, None, self.urgent.model_dump_json())
 
     def _rules_verdict(self, words: Sequence[Word]) -> RulesReading:
         """The rules' verdict; whether they negated every emergency word that starts a rule

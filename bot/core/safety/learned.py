@@ -8,7 +8,7 @@ the rules first missed there, with 3 false alarms in 320 look-alikes (README "Sa
 So the layer raises an alarm when the rules do, or when this model is at least
 `THRESHOLD` sure the message describes an emergency. The other way round it is much more
 careful: a rules alarm is turned into a safety line only when the model puts the chance of
-an emergency below `VETO` (0.2 %) — the rules' false alarms are mostly words in another sense
+an emergency below `VETO` (0.5 %) — the rules' false alarms are mostly words in another sense
 or stories, which the model has seen thousands of as look-alikes.
 
 It reads the message the way the rules do (the layer's own reader: folded text, chat
@@ -27,13 +27,16 @@ from bot.core.safety.words import Reader, Word
 from bot.core.understand.match import ModelStore
 from bot.core.understand.model import IntentModel, ModelParams, features, fingerprint
 
-# Both chosen on urgent_dev8.jsonl, the one corpus whose first-run rule verdicts were kept,
-# with a model trained without it: the rules alone 0.889 recall / 7.8 % false alarms; with
-# the model's alarms 0.981 / 8.7 %; with its veto too, 0.981 / 5.0 % at 0.002, 0.978 / 2.2 %
-# at 0.01 (README "Safety"). 0.01 vetoed a fainting in eval.jsonl once the model was
-# retrained on other phrasings: so low a bar, because a missed emergency costs more.
-THRESHOLD = 0.5  # P(emergency) from which the model raises an alarm the rules did not
-VETO = 0.002  # P(emergency) below which a rules alarm becomes a safety line only
+# Both chosen by cross-validation over the development corpora (`python -m bot eval
+# --safety-cv tests/data/urgent.jsonl tests/data/urgent_dev*.jsonl`): each corpus judged by
+# the rules and by a model trained without its rows. Over 19 corpora (6,443 emergencies,
+# 5,216 look-alikes), run before and after the session-9 rules round, the session-8 pair
+# (0.5, 0.002) missed 31 and 31 and raised 75 and 48 false alarms; this pair missed 24 and 27
+# and raised 66 and 49 — seven and four fewer misses, for nine fewer and one more false
+# alarm. Lower thresholds catch a few more at about three false alarms per catch; a veto of
+# 0.015 or more loses emergencies fast.
+THRESHOLD = 0.4  # P(emergency) from which the model raises an alarm the rules did not
+VETO = 0.005  # P(emergency) below which a rules alarm becomes a safety line only
 PARAMS = ModelParams(epochs=8)
 MAX_CHARS = 4000  # a message's start is enough to judge it; the rules read all of it
 

@@ -32,10 +32,14 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-MODEL_VERSION = 2  # bump when features or training change: cached models are retrained
-# Weights are trained in float32 and kept in float16: half the memory of the two models'
-# largest arrays (~9 MB of the bot's ~90), for a change in the logits of about 1e-3.
-WEIGHTS = np.float16
+MODEL_VERSION = 3  # bump when features or training change: cached models are retrained
+# Weights are trained in float32 and kept as int8, each feature's row with its own scale: a
+# quarter of the memory of the two models' largest arrays, and unlike float16 (session 8)
+# cheap to widen again at run time — numpy converts float16 in software, which took more
+# time than the product itself (benchmarks/bench_match.py, safety p99). The logits move by
+# about 1e-2 (README "Speed and memory").
+WEIGHTS = np.int8
+_LEVELS = 127.0
 BIAS = 0  # feature index present in every row
 WORD_CACHE = 8192  # words whose character n-gram ids are remembered (~1 MB when full)
 
@@ -74,12 +78,15 @@ class IntentModel:
         idf: np.ndarray,
         weights: np.ndarray,
         params: ModelParams,
+        scale: np.ndarray | None = None,
     ) -> None:
+        """`weights`: float32 (being trained), or int8 with each row's `scale`."""
         self.labels = tuple(labels)
         self.params = params
         self._vocabulary = vocabulary
         self._idf = idf
         self._weights = weights
+        self._scale = scale
         # The vocabulary is sorted and prefixed ("b ", "c ", "w "): character n-grams are
         # one run of ids.
         chars = [k for f, k in vocabulary.items() if f.startswith("c ")]
@@ -108,7 +115,7 @@ class IntentModel:
         rows = [model._training_row(model._ids(found)) for found, _ in examples]
         y = np.array([index[label] for _, label in examples], np.int64)
         model._fit(rows, y)
-        model._weights = model._weights.astype(WEIGHTS)
+        model._weights, model._scale = _quantised(model._weights)
         return model
 
     def _fit(self, rows: list[tuple[np.ndarray, np.ndarray]], y: np.ndarray) -> None:
@@ -199,7 +206,10 @@ class IntentModel:
         """`found`: feature strings, or ids from `encode`."""
         ids = found if isinstance(found, np.ndarray) else self._ids(found)
         cols, vals = self._row(ids)
-        return vals @ self._weights[cols] + self._weights[BIAS]
+        w, scale = self._weights, self._scale
+        if scale is None:
+            return vals @ w[cols] + w[BIAS]
+        return (vals * scale[cols]) @ w[cols].astype(np.float32) + scale[BIAS] * w[BIAS]
 
     def probabilities(
         self, found: Sequence[str] | np.ndarray, temperature: float | None = None
@@ -211,7 +221,9 @@ class IntentModel:
     @classmethod
     def from_trained(cls, model: IntentModel, params: ModelParams) -> IntentModel:
         """The same weights under other run-time parameters (the temperature)."""
-        return cls(model.labels, model._vocabulary, model._idf, model._weights, params)
+        return cls(
+            model.labels, model._vocabulary, model._idf, model._weights, params, model._scale
+        )
 
     # -- caching ----------------------------------------------------------------------
 
@@ -223,6 +235,7 @@ class IntentModel:
             header=np.frombuffer(json.dumps(header).encode(), np.uint8),
             idf=self._idf,
             weights=self._weights,
+            scale=self._scale,
         )
         return buffer.getvalue()
 
@@ -231,7 +244,22 @@ class IntentModel:
         with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
             header = json.loads(arrays["header"].tobytes())
             vocabulary = {f: k + 1 for k, f in enumerate(header["vocabulary"])}
-            return cls(header["labels"], vocabulary, arrays["idf"], arrays["weights"], params)
+            return cls(
+                header["labels"],
+                vocabulary,
+                arrays["idf"],
+                arrays["weights"],
+                params,
+                arrays["scale"],
+            )
+
+
+def _quantised(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """int8 rows and each row's scale: a row is one feature's weights for every label."""
+    scale = np.abs(weights).max(axis=1) / _LEVELS
+    scale[scale == 0] = 1.0
+    q = np.rint(weights / scale[:, None]).astype(WEIGHTS)
+    return q, scale.astype(np.float32)
 
 
 def fingerprint(labelled: Sequence[tuple[str, str]], params: ModelParams, reading: str = "") -> str:
