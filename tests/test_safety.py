@@ -140,8 +140,11 @@ def test_holdout_floor(
     """The kept-aside sets as measured at the end (README "Safety"): floors against
     regressions, never targets tuned on. Their misses are not read when writing patterns."""
     s = score_safety(engine, read_cases(path, split))
-    assert sum(ok for ok, _ in s.per_situation.values()) >= caught
-    assert len(s.false_alarms) <= false_alarms
+    # Counts only: a failing assertion must not print the held-out texts.
+    counts = (sum(ok for ok, _ in s.per_situation.values()), len(s.false_alarms))
+    del s
+    assert counts[0] >= caught, counts
+    assert counts[1] <= false_alarms, counts
 
 
 def test_corpus_is_large_and_covers_every_situation(engine: Engine) -> None:

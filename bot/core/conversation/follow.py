@@ -98,6 +98,7 @@ class FollowUps:
         self._then = {fold(w) for w in conversation.expletive_then}
         self._compare = [fold(c) for c in conversation.compare_cues if fold(c)]
         self._one_of = [fold(c) for c in conversation.one_of_list if fold(c)]
+        self._food_family = conversation.family_of(FOOD)
 
     # -- the one entry point ---------------------------------------------------------------
 
@@ -229,6 +230,7 @@ class FollowUps:
             self._meal_added,
             self._stage_named,
             self._listed,
+            self._food_aside,
         ):
             found = rule(live, read, text)
             if found is not None:
@@ -409,6 +411,19 @@ class FollowUps:
             return None
         shown = self.engine.act(actions[number - 1 if number > 0 else -1])
         return (shown, None) if shown is not None else None
+
+    def _food_aside(self, live: Dialogue, read: _Read, _: str) -> tuple[Reply, str | None] | None:
+        """ "and bananas?" after potassium for cramps: the banana's B12, or the potassium in
+        bananas? A bare follow-up naming one food after a medical answer outside the food
+        family asks which of the two."""
+        shown = key(live.intent, live.food)
+        if len(read.foods) != 1 or shown is None or shown.startswith(FOOD_TOPIC):
+            return None
+        if not self.things.topical(shown) or self.things.family(shown) == self._food_family:
+            return None
+        if not self._bare(read):
+            return None
+        return self.things.which((f"{FOOD_TOPIC}{read.foods[0]}", shown), live), None
 
     def _unclear(self, live: Dialogue, read: _Read, reply: Reply) -> Reply | None:
         """ "would b12 help with that?" after night cramps and period cramps: a short message
