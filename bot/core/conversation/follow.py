@@ -431,23 +431,13 @@ class FollowUps:
         them. It names nothing of a kind the last message named (that would be one of them,
         or the same question of another: "would potassium help with that" after magnesium),
         alone it is not about one of them, nor one more of their family ("could quinine do
-        that too" after two remedies). Asks which, with its own confident answer as a choice."""
+        that too" after two remedies). Asks which, with its own confident answer as a choice. After
+        one thing, `_which_item` decides (a list answer, or two answers of a family in a row)."""
         things = self.things.in_context(live)
         if read.foods or len(read.words) > self.spec.max_followup_words:
             return None
         if len(things) == 1 and not read.named:
-            listed = self.spec.list_answers.get(things[0], ())
-            name = self._sub_name(read)
-            own_part = name in self.spec.sections.get(things[0], {})
-            one = any(read.has(w) for w in self._one_of)
-            if listed and (one or not own_part) and (self._points_back(read) or name is not None):
-                # "is it safe?" after the remedies side by side: which of them. ("what can i
-                # do about it" after the causes has its own section, the remedies; "how do i
-                # fix that one" is about one of them.)
-                return self.things.which(listed, live, limit=LIST_CHOICES)
-            if self._compares(read) and live.previous and self._same_family(live.previous, live):
-                # "which is better?" after salmon, then tuna
-                return self.things.which((things[0], live.previous), live)
+            return self._which_item(live, read, things[0])
         if len(things) < 2:
             return None
         if not self._points_back(read, things) or (read.named and self._opens(read)):
@@ -458,12 +448,12 @@ class FollowUps:
         own = key(reply.intent, reply.food)
         if own in things:
             return None
-        family = self.things.family(own) if own else None
+        own_family = self.things.family(own) if own else None
         if (
             read.named
             and reply.kind in ANSWERED
             and self._same_family(own, live)
-            and (self._another(read) or all(self.things.family(t) == family for t in things))
+            and (self._another(read) or all(self.things.family(t) == own_family for t in things))
         ):
             return None  # "could it be her thyroid instead" after medicines: another cause
         also = own if self._sure(reply) else None  # what the message alone would get
@@ -471,6 +461,22 @@ class FollowUps:
         if family is not None and all(self.things.family(t) == family for t in things):
             return None  # "is potassium as good?" after two remedies: one more of them
         return self.things.which(things, live, also=also)
+
+    def _which_item(self, live: Dialogue, read: _Read, thing: str) -> Reply | None:
+        """One thing in context, yet more than one meant: "is it safe?" after the remedies
+        side by side asks which of them (content `list_answers`) — unless the list answer
+        has a part of its own for the question ("what can i do about it" after the causes
+        is the remedies) and the message does not point at one item ("that one"); "which
+        is better?" after salmon, then tuna, asks which of the two."""
+        listed = self.spec.list_answers.get(thing, ())
+        name = self._sub_name(read)
+        own_part = name in self.spec.sections.get(thing, {})
+        one = any(read.has(w) for w in self._one_of)
+        if listed and (one or not own_part) and (self._points_back(read) or name is not None):
+            return self.things.which(listed, live, limit=LIST_CHOICES)
+        if self._compares(read) and live.previous and self._same_family(live.previous, live):
+            return self.things.which((thing, live.previous), live)
+        return None
 
     def _compares(self, read: _Read) -> bool:
         """Asks to choose between things without naming them ("which is better?")."""
@@ -757,20 +763,18 @@ class FollowUps:
             meal = meal or text or live.meal
         stage = _stage_of(details) or live.life_stage
         topics = self.things.of(reply, text) if text else ((reply.intent,) if reply.intent else ())
-        before = key(live.intent, live.food)
-        now_about = key(
-            reply.intent, reply.food or (live.food if reply.intent == live.intent else None)
-        )
+        food = reply.food or (live.food if reply.intent == live.intent else None)
+        before, after = key(live.intent, live.food), key(reply.intent, food)
         return Dialogue(
             intent=reply.intent or live.intent,
-            food=reply.food or (live.food if reply.intent == live.intent else None),
+            food=food,
             lab=lab,
             meal=meal if reply.intent == MEAL_INTENT else live.meal,
             items=tuple((b.label, b.action) for b in reply.buttons),
             topics=topics,
             entities=tuple((e.kind, e.value) for e in reply.entities),
             life_stage=stage,
-            previous=before if before != now_about else live.previous,
+            previous=before if before != after else live.previous,
             updated_at=now,
         )
 
