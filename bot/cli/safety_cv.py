@@ -25,6 +25,8 @@ VETOES = (0.002, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.05)
 
 @dataclass(frozen=True, slots=True)
 class Judged:
+    text: str
+    corpus: str
     urgent: bool
     rules: Verdict
     probability: float | None  # None: the model is not asked about this message
@@ -51,7 +53,9 @@ def judge_corpora(engine: Engine, paths: list[Path]) -> list[Judged]:
                 probability, situation = second.assess(
                     case.text, words if len(case.text) <= MAX_CHARS else None
                 )
-            judged.append(Judged(case.urgent, rules.verdict, probability, situation))
+            judged.append(
+                Judged(case.text, path.name, case.urgent, rules.verdict, probability, situation)
+            )
         print(f"  {path.name}: {len(cases)} rows", flush=True)
     return judged
 
@@ -80,4 +84,24 @@ def safety_cross_validate(engine: Engine, paths: list[Path]) -> int:
                 f"{1 - missed / max(len(emergencies), 1):.4f} | {alarms} | "
                 f"{alarms / max(len(lookalikes), 1):.2%} |"
             )
+    # What an unseen corpus would get wrong at the shipped pair: where rules are still missing.
+    print("\nat the shipped pair, cross-validated (development rows):")
+    for title, rows in (
+        ("missed", [j for j in emergencies if not _alarm(j, THRESHOLD, VETO)]),
+        ("false alarms", [j for j in lookalikes if _alarm(j, THRESHOLD, VETO)]),
+    ):
+        print(f"{title} ({len(rows)})")
+        for j in rows:
+            p = "rules only" if j.probability is None else f"p={j.probability:.3f} {j.situation}"
+            print(f"  {j.corpus:22s} {p:28s} {j.text!r}")
+    # The veto by the rules' leading situation: emergencies it loses, false alarms it saves.
+    vetoed = [
+        j for j in judged if j.rules.alarms and j.probability is not None and j.probability < VETO
+    ]
+    print("\nvetoed rules alarms by situation: emergencies lost / false alarms saved")
+    for situation in sorted({j.rules.alarms[0] for j in vetoed}):
+        mine = [j for j in vetoed if j.rules.alarms[0] == situation]
+        print(
+            f"  {situation:18s} {sum(j.urgent for j in mine)} / {sum(not j.urgent for j in mine)}"
+        )
     return 0

@@ -93,6 +93,7 @@ class Conversation(BaseModel):
     another_words: tuple[str, ...] = ()
     meal_add_openers: tuple[str, ...]
     ordinals: dict[str, int]
+    number_words: tuple[str, ...] = ()  # before a bare number that picks an item ("number 2")
     list_cues: tuple[str, ...]
     sub_questions: dict[SectionName, tuple[str, ...]]
     sections: dict[str, dict[SectionName, Section]]

@@ -252,8 +252,10 @@ class FollowUps:
         needs) and that alone gets "I didn't get that" with no guess: did-you-mean buttons
         from the context — what the last message was about, then the message's own weak
         guesses — rather than a blank. Only after a topic: the first message has none."""
-        if reply.kind is not ReplyKind.fallback or reply.suggestions:
+        if reply.kind is not ReplyKind.fallback:
             return None
+        if any(self.things.topical(s) for s in reply.suggestions):
+            return None  # its own guesses; "about this bot" for "what about fish" is none
         if not self.things.knows(" ".join(read.words)):
             return None  # "asdfgh", "hmm": nothing the bot could be asked about
         things = [t for t in self.things.in_context(live) if self.things.topical(t)]
@@ -400,17 +402,41 @@ class FollowUps:
         )
 
     def _listed(self, live: Dialogue, read: _Read, _: str) -> tuple[Reply, str | None] | None:
-        """ "the second one": a button of the last reply, by its number."""
-        if not live.items or not any(read.has(c) for c in self._list_cues):
-            return None
-        number = next((self.spec.ordinals[w] for w in read.words if w in self.spec.ordinals), None)
+        """ "the second one", "4th", "number 2": after a list answer its item by its number
+        (the order the answer lists them in), otherwise a button of the last reply."""
+        number = self._ordinal(read)
         if number is None or len(read.words) > self.spec.max_followup_words:
             return None
-        actions = [a for _, a in live.items if a.startswith(("i:", "f:"))]
+        if not any(read.has(c) for c in self._list_cues) and not self._only_a_number(read):
+            return None  # "two eggs" after a food card is no choice of its second button
+        listed = self.spec.list_answers.get(live.intent or "", ())
+        actions = [f"i:{t}" for t in listed] or [
+            a for _, a in live.items if a.startswith(("i:", "f:"))
+        ]
         if not actions or abs(number) > len(actions) or number == 0:
             return None
         shown = self.engine.act(actions[number - 1 if number > 0 else -1])
         return (shown, None) if shown is not None else None
+
+    def _ordinal(self, read: _Read) -> int | None:
+        """ "second", "2nd", "last" — or a number after "number", "option", or alone ("#2")."""
+        words = read.words
+        for i, word in enumerate(words):
+            if word in self.spec.ordinals:
+                return self.spec.ordinals[word]
+            if not word.isdigit():
+                continue
+            after = words[i + 1] if i + 1 < len(words) else ""
+            before = words[i - 1] if i else ""
+            # the normalised text splits "2nd" into "2 nd"
+            if after in _ORDINAL_ENDS or before in self.spec.number_words or len(words) == 1:
+                return int(word)
+        return None
+
+    def _only_a_number(self, read: _Read) -> bool:
+        """ "4th", "number 2", "#3": nothing but the number that picks."""
+        picks = {*self.spec.ordinals, *self.spec.number_words, *_ORDINAL_ENDS}
+        return all(w in picks or w.isdigit() for w in read.words)
 
     def _food_aside(self, live: Dialogue, read: _Read, _: str) -> tuple[Reply, str | None] | None:
         """ "and bananas?" after potassium for cramps: the banana's B12, or the potassium in
@@ -474,9 +500,18 @@ class FollowUps:
         one = any(read.has(w) for w in self._one_of)
         if listed and (one or not own_part) and (self._points_back(read) or name is not None):
             return self.things.which(listed, live, limit=LIST_CHOICES)
-        if self._compares(read) and live.previous and self._same_family(live.previous, live):
-            return self.things.which((thing, live.previous), live)
+        previous = live.previous
+        if previous and self._same_family(previous, live):
+            if self._compares(read):
+                return self.things.which((thing, previous), live)
+            if name is not None and self._one_list(thing, previous):
+                # "how much should i take" after magnesium, then "and potassium?": of which?
+                return self.things.which((previous, thing), live)
         return None
+
+    def _one_list(self, *things: str) -> bool:
+        """The things are items of one list answer (two remedies, two causes)."""
+        return any(all(t in items for t in things) for items in self.spec.list_answers.values())
 
     def _compares(self, read: _Read) -> bool:
         """Asks to choose between things without naming them ("which is better?")."""
@@ -564,8 +599,14 @@ class FollowUps:
         if self._sure(reply) and not (reply.intent == FOOD and reply.food is None):
             return None
         own = key(reply.intent, reply.food) if reply.kind in ANSWERED else None
-        if own != things[0] and self._same_family(own, live) and self._another(read):
-            return None  # "could his meds be doing it too" after kidney failure: another cause
+        if (
+            own != things[0]
+            and self._same_family(own, live)
+            and (self._another(read) or self._opens(read))
+        ):
+            # "could his meds be doing it too" after kidney failure, "and stretching, does that
+            # help" after water: another of the family, answered alone
+            return None
         shown = self._shown(live, things[0])
         if shown is None:
             return None
@@ -777,6 +818,9 @@ class FollowUps:
             previous=before if before != after else live.previous,
             updated_at=now,
         )
+
+
+_ORDINAL_ENDS = frozenset({"st", "nd", "rd", "th"})
 
 
 def _lab_action(details: dict[str, object]) -> str | None:
