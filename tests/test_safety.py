@@ -400,14 +400,18 @@ def test_the_second_opinion_catches_what_the_rules_miss(
     ],
 )
 def test_the_rules_alone_on_session_10_wordings(
-    engine: Engine, text: str, expected: tuple[str, ...]
+    rules_only: Safety, text: str, expected: tuple[str, ...]
 ) -> None:
-    rules_only = Safety(engine.urgent)
     assert rules_only.check(text).alarms == expected
 
 
-def test_the_second_opinion_never_removes_an_alarm(engine: Engine) -> None:
-    rules_only = Safety(engine.urgent)  # no examples: the rules decide alone
+@pytest.fixture(scope="module")
+def rules_only(engine: Engine) -> Safety:
+    """The layer without examples: the rules decide alone."""
+    return Safety(engine.urgent)
+
+
+def test_the_second_opinion_never_removes_an_alarm(engine: Engine, rules_only: Safety) -> None:
     for text in [c.text for c in read_cases(DATA / "urgent_dev8.jsonl", "all") if c.urgent]:
         if rules_only.check(text).alarms:
             assert engine.safety.check(text).alarms, text

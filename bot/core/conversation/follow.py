@@ -88,6 +88,10 @@ class FollowUps:
         for stage in engine.tools.intake.life_stages if engine.tools else ():
             self._stage_words.setdefault(stage.id, []).extend(fold(w) for w in stage.words)
         self._list_cues = [fold(c) for c in conversation.list_cues if fold(c)]
+        # the words of a message that only picks an item by its number ("4th", "number 2")
+        self._number_only = frozenset(
+            {*conversation.ordinals, *conversation.number_words, *_ORDINAL_ENDS}
+        )
         self._months = {fold(w) for w in conversation.month_words} | set(conversation.month_words)
         self._age_cues = {fold(w) for w in conversation.age_cues} | set(conversation.age_cues)
         self._another_words = [fold(w) for w in conversation.another_words if fold(w)]
@@ -435,8 +439,7 @@ class FollowUps:
 
     def _only_a_number(self, read: _Read) -> bool:
         """ "4th", "number 2", "#3": nothing but the number that picks."""
-        picks = {*self.spec.ordinals, *self.spec.number_words, *_ORDINAL_ENDS}
-        return all(w in picks or w.isdigit() for w in read.words)
+        return all(w in self._number_only or w.isdigit() for w in read.words)
 
     def _food_aside(self, live: Dialogue, read: _Read, _: str) -> tuple[Reply, str | None] | None:
         """ "and bananas?" after potassium for cramps: the banana's B12, or the potassium in
