@@ -219,6 +219,8 @@ def test_normalisation_folds_b12_spellings_and_synonyms(engine: Engine) -> None:
     assert normalise("Anaemia") == "anemia"
     assert re.fullmatch(r"cramp", normalise("Charley horse!!"))
     assert normalise("pins and needles") == "tingling"
+    # chat shorthand that the character n-grams once read as "b12" ("stretch b4 running")
+    assert normalise("stretch b4 running") == "stretch before running"
 
 
 # -- phone-sized replies: a summary first, More and Sources in the same message -------------

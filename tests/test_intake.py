@@ -259,6 +259,9 @@ DETECT = [
     ("can a glass of milk help night cramps", False),
     ("my b12 came back 180 pg/ml", False),
     ("hello", False),
+    # session 12 (dialogues_dev9): two foods and "how much b12" ask for their sum, not a comparison
+    ("tuna and yoghurt how much b12", True),
+    ("how much b12 in tuna vs yoghurt", False),
 ]
 
 

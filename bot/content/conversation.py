@@ -17,30 +17,34 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot.content.models import Problem
 from bot.content.refs import check_file, load_file, record_ids, source_problems, text_problems
+from bot.content.yamlfile import parse_yaml
 
 _STRICT = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 FILE_NAME = "conversation.yaml"
 SectionName = Literal[
     "why", "safety", "side_effects", "how_much", "how_often", "serving", "meaning",
-    "what_to_do", "see_doctor",
+    "what_to_do", "see_doctor", "find_out",
 ]  # fmt: skip
 
 
 class Section(BaseModel):
     """Where a sub-question of a topic is answered: a headed part of the topic's own answer,
-    the paragraph of it that holds some words (an answer without headings), or another
-    intent."""
+    the paragraph of it that holds some words (an answer without headings), another intent,
+    or a choice of intents to ask between ("how much should I take" after low electrolytes:
+    magnesium or potassium?)."""
 
     model_config = _STRICT
 
     heading: str | None = None
     paragraph: str | None = None
     intent: str | None = None
+    choose: tuple[str, ...] | None = Field(default=None, min_length=2)
 
     @model_validator(mode="after")
     def _one(self) -> Section:
-        if sum(v is not None for v in (self.heading, self.paragraph, self.intent)) != 1:
-            raise ValueError("give exactly one of `heading`, `paragraph` or `intent`")
+        given = (self.heading, self.paragraph, self.intent, self.choose)
+        if sum(v is not None for v in given) != 1:
+            raise ValueError("give exactly one of `heading`, `paragraph`, `intent` or `choose`")
         return self
 
     def part(self, answer: str) -> str | None:
@@ -92,6 +96,7 @@ class Conversation(BaseModel):
     closing_intents: tuple[str, ...] = ()
     another_words: tuple[str, ...] = ()
     meal_add_openers: tuple[str, ...]
+    card_meal_openers: tuple[str, ...] = ()
     ordinals: dict[str, int]
     number_words: tuple[str, ...] = ()  # before a bare number that picks an item ("number 2")
     list_cues: tuple[str, ...]
@@ -140,6 +145,8 @@ def _cross(conversation: Conversation, content_dir: Path) -> list[str]:
             where = f"sections.{topic}.{name}"
             if section.intent is not None:
                 named.append((where, section.intent))
+            elif section.choose is not None:
+                named += [(where, i) for i in section.choose]
             elif topic in answers and section.part(answers[topic]) is None:
                 part = section.heading or section.paragraph
                 problems.append(f"{where}: no part {part!r} in {topic}'s answer")
@@ -166,7 +173,7 @@ def _answers(content_dir: Path) -> dict[str, str]:
     found: dict[str, str] = {}
     for path in sorted((content_dir / "intents").glob("*.yaml")):
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            data = parse_yaml(path.read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError):
             continue
         for item in data.get("intents", []) if isinstance(data, dict) else []:

@@ -137,6 +137,10 @@ class Intake(BaseModel):
     meal_questions: tuple[str, ...] = ()
     # Words that make a message naming two foods a question, not a meal ("eggs or milk").
     question_words: tuple[str, ...] = ()
+    # ...but two foods and one of these ask for their sum ("eggs and milk how much b12"),
+    # unless a comparing word is there too ("how much b12 in eggs vs milk").
+    total_questions: tuple[str, ...] = ()
+    compare_words: tuple[str, ...] = ()
     texts: IntakeTexts
     text_sources: dict[str, tuple[str, ...]]
     # Not in intake.yaml: `load_intake` fills it from entities.yaml `unlisted_food`.

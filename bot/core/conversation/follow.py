@@ -78,6 +78,7 @@ class FollowUps:
         self._verdict = [fold(c) for c in conversation.verdict_cues if fold(c)]
         self._verdict_words = [fold(c) for c in conversation.verdict_words if fold(c)]
         self._meal_add = [fold(o) for o in conversation.meal_add_openers if fold(o)]
+        self._card_meal = [fold(o) for o in conversation.card_meal_openers if fold(o)]
         self._sub = {
             name: sorted({fold(c) for c in cues if fold(c)}, key=len)[::-1]
             for name, cues in conversation.sub_questions.items()
@@ -304,10 +305,23 @@ class FollowUps:
         return live.intent == MEAL_INTENT and read.intent in self.spec.meal_verdict_intents
 
     def _adds(self, live: Dialogue, read: _Read) -> bool:
-        """After a meal, names a food and opens like more of it ("lunch a ham sandwich")."""
-        if live.intent != MEAL_INTENT or not live.meal or not read.foods:
-            return False
-        return any(read.joined.startswith(f" {o} ") for o in self._meal_add)
+        """After a meal, names a food and opens like more of it ("lunch a ham sandwich"); after
+        a food card, like eating more with it ("plus a glass of milk")."""
+        return bool(read.foods) and any(
+            read.joined.startswith(f" {o} ") for o in self._adders(live)
+        )
+
+    def _adders(self, live: Dialogue) -> list[str]:
+        if live.intent == MEAL_INTENT and live.meal:
+            return self._meal_add
+        return self._card_meal if live.intent == FOOD and live.food else []
+
+    def _meal_so_far(self, live: Dialogue) -> str | None:
+        """What was eaten before: the meal, or the food of the card just shown, by its name."""
+        if live.intent == MEAL_INTENT:
+            return live.meal
+        food = self.engine.content.foods.get(live.food or "") if live.intent == FOOD else None
+        return food.names[0] if food is not None else None
 
     def _unit_typed(
         self, live: Dialogue, read: _Read, text: str
@@ -340,14 +354,15 @@ class FollowUps:
 
     def _meal_added(self, live: Dialogue, read: _Read, text: str) -> tuple[Reply, str] | None:
         """ "and a banana" after a meal: counted with what was eaten before."""
-        tools = self.engine.tools
-        if live.intent != MEAL_INTENT or not live.meal or tools is None:
+        tools, before = self.engine.tools, self._meal_so_far(live)
+        if not before or tools is None:
             return None
         added = intake_tool.parse_meal(text, self.engine.content.foods, tools.intake)
         opens = self._adds(live, read)
-        if not added.items or not (opens or len(read.words) <= self.spec.max_followup_words):
+        short = live.intent == MEAL_INTENT and len(read.words) <= self.spec.max_followup_words
+        if not added.items or not (opens or short):
             return None
-        meal = f"{live.meal}, {text}"
+        meal = f"{before}, {text}"
         counted = self.engine.count_intake(meal, live.life_stage)
         return (counted, meal) if counted is not None else None
 
@@ -479,12 +494,14 @@ class FollowUps:
             return None
         own_family = self.things.family(own) if own else None
         if (
-            read.named
+            (read.named or (self._sure(reply) and self._another(read)))
             and reply.kind in ANSWERED
             and self._same_family(own, live)
             and (self._another(read) or all(self.things.family(t) == own_family for t in things))
         ):
-            return None  # "could it be her thyroid instead" after medicines: another cause
+            # "could it be her thyroid instead" after medicines, "can meds do it too" after
+            # low potassium: another cause
+            return None
         also = own if self._sure(reply) else None  # what the message alone would get
         family = self.things.family(also) if also else None
         if family is not None and all(self.things.family(t) == family for t in things):
@@ -545,12 +562,13 @@ class FollowUps:
 
     def _refers(self, read: _Read) -> bool:
         """Has a word that points back at the last message — not the "it" of "is it safe to
-        take b12", which stands for what follows (nor that sentence's "that")."""
+        take b12", which stands for what follows (nor that sentence's "that"). In "is it safe
+        to take" nothing follows the verb: the "it" is the last topic."""
         words, dummy = read.words, set[int]()
         for i, word in enumerate(words):
             after = range(i + 1, min(i + 4, len(words)))
             then = next((j for j in after if words[j] in self._then), None)
-            if word in self._expletive and then is not None:
+            if word in self._expletive and then is not None and then + 2 < len(words):
                 dummy |= {i, then}
         return any(w in self._anaphora for i, w in enumerate(words) if i not in dummy)
 
@@ -585,6 +603,8 @@ class FollowUps:
             return self.things.which(things, live)
         topic = topics[0] if topics else None
         section = self.spec.sections.get(topic or "", {}).get(name)
+        if section is not None and section.choose is not None:
+            return self.things.which(section.choose, live, limit=len(section.choose))
         if topic is not None and section is not None:
             return self._section(*self._place(topic, name, section), name)
         again = self._shown(live, things[0]) if things else None  # no such part: it again

@@ -294,10 +294,11 @@ class Safety:
         # An imagined case covers its clause ("what should i do if someone has a seizure"), and
         # what "and" adds to it up to the next comma ("…if someone collapses and isn't
         # breathing"); a marker that is a clause of its own ("hypothetically, …") covers the
-        # sentence.
+        # rest of the sentence — not what came before it ("… bleeding gums right now, should
+        # i worry" is happening).
         if any(
             a.segment == hit.segment
-            or (a.sentence == hit.sentence and a.whole_segment)
+            or (a.sentence == hit.sentence and a.whole_segment and a.start < hit.start)
             or (a.start < hit.start and words[a.start].chunk == words[hit.start].chunk)
             for a in markers["hypothetical"]
         ):

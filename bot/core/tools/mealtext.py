@@ -79,6 +79,8 @@ class MealLexicon:
         self._food_question = _pattern(intake.food_questions)
         self._meal_question = _pattern(intake.meal_questions)
         self._question = _pattern(intake.question_words)
+        self._total_question = _pattern(intake.total_questions)
+        self._compare = _pattern(intake.compare_words)
         # "2 eggs", "three sardines" — not "a banana", "one egg": that is the food's answer.
         several = [n for n, value in intake.numbers.items() if value > 1]
         numbers = "|".join(map(re.escape, sorted(several, key=len, reverse=True)))
@@ -134,6 +136,8 @@ class MealLexicon:
             return True  # "had 2 eggs b4 my shift": a count of a food, and nothing that asks
         if len(found) < 2:
             return False
+        if self._total_question.search(normalised) and not self._compare.search(normalised):
+            return True  # "eggs and milk how much b12": their sum
         # "salmon and eggs", "tuna sandwich w cheese": two foods and nothing that asks
         counted = any(ch.isdigit() for ch in normalised.replace("b12", ""))
         return counted or not self._question.search(normalised)
