@@ -404,6 +404,10 @@ def test_the_second_opinion_catches_what_the_rules_miss(
         ("i know what im going to do with my weekend", ()),
         ("its her last night and then she moves to leeds", ()),
         ("ive been cutting for years in my job as a barber", ()),
+        # session 12: a question after what is happening does not make it imagined
+        ("crushing pain in my chest right now, should i worry", ("chest_pain",)),
+        ("hypothetically, should i worry about crushing chest pain", ()),
+        ("general question: which kinds of chest pain are serious", ()),
     ],
 )
 def test_the_rules_alone_on_session_10_wordings(
@@ -561,18 +565,3 @@ def test_safety_cross_validation_judges_a_corpus_without_its_rows(
     assert "(shipped)" in shown
     wrong = shown.split("at the shipped pair")[1]
     assert "missed (" in wrong and "false alarms (" in wrong
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        # a question after what is happening does not make it imagined (urgent_dev21)
-        ("crushing pain in my chest right now, should i worry", ("chest_pain",)),
-        ("hypothetically, should i worry about crushing chest pain", ()),
-        ("general question: which kinds of chest pain are serious", ()),
-    ],
-)
-def test_the_rules_alone_on_session_12_wordings(
-    rules_only: Safety, text: str, expected: tuple[str, ...]
-) -> None:
-    assert rules_only.check(text).alarms == expected
