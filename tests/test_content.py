@@ -12,6 +12,7 @@ import yaml
 
 from bot.content import ContentError, check_directory
 from bot.content.check import REQUIRED_FOODS, REQUIRED_INTENTS
+from bot.content.yamlfile import parse_yaml
 from bot.core.engine import Engine
 from bot.core.understand.normalise import Normaliser
 
@@ -138,3 +139,13 @@ def test_every_shipped_summary_fits_a_phone(engine: Engine) -> None:
         assert "Source:" not in reply.text  # behind the Sources button
         rest = intent.answer.strip().split("\n", 1)[-1].strip()
         assert reply.full.startswith(reply.text) and rest in reply.full  # More shows it all
+
+
+def test_a_text_parsed_twice_gives_each_caller_its_own_copy() -> None:
+    """parse_yaml remembers a parse (each content file is read by several checkers at
+    start-up); a caller that changes what it got must not change what the next one gets."""
+    text = "intents:\n  - id: a\n    examples: [x]\n"
+    first = parse_yaml(text)
+    assert isinstance(first, dict)
+    first["intents"][0]["examples"].append("changed")
+    assert parse_yaml(text) == {"intents": [{"id": "a", "examples": ["x"]}]}

@@ -27,7 +27,7 @@ from bot.content.conversation import check_conversation
 from bot.core.conversation import Dialogue
 from bot.core.engine import Engine
 from bot.core.reply import Button, Reply, ReplyKind
-from bot.core.turn import ChatState, Text, Turns
+from bot.core.turn import ChatState, Press, Text, Turns
 from bot.storage.sqlite import SQLiteStorage
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,27 +63,37 @@ FLOORS = {  # file → lowest share of follow-ups answered in context, ambiguous
     # to held-out rows came out. Its folate result is no lab the bot reads (no sourced folate
     # cut-offs), so that verdict stays a miss.
     "dialogues_dev9.yaml": (0.92, 11),
+    # Written in session 13 by another author (40 ambiguous follow-ups, 23 sub-questions);
+    # tuned on: 110/138 = 0.797 first (23/40 ambiguous), 117/138 = 0.848 (24/40) at the end.
+    "dialogues_dev10.yaml": (0.84, 24),
 }
 # Held out: committed unread, run only to report (their miss lines are not read). holdout6's
 # author was not told the tools' ids, so its lab verdicts expect deficiency_testing.
 HELD_OUT = {
     # 62/68, 4/6 ambiguous (0.897 midway in session 8); 64/68 in session 11, 63/68 and 3/6
-    # after session 12's rounds (not looked into: it is held out)
-    "dialogues_holdout4.yaml": (0.92, 3),
-    "dialogues_holdout5.yaml": (0.95, 7),  # 76/80, 7/7 (77/80 in session 8, 75/80 in 7)
+    # after session 12's rounds (not looked into: it is held out); 65/68, 4/6 in session 13
+    "dialogues_holdout4.yaml": (0.95, 4),
+    "dialogues_holdout5.yaml": (0.97, 7),  # 78/80, 7/7 in 13 (77/80 in session 8, 75/80 in 7)
     # first run 66/94 = 0.702; 71/94, 76/94, 75/94 (2/8); 77/94 (3/8) in session 12
     "dialogues_holdout6.yaml": (0.81, 3),
-    # first run, after the round: 76/91; 79/91 in session 8, 78/91 in 9, 80/91 (3/8) in 12
-    "dialogues_holdout7.yaml": (0.87, 3),
-    # Session 8, committed unread: first run 92/103 = 0.893 (6/8 ambiguous); 95/103 at the end.
-    "dialogues_holdout8.yaml": (0.92, 6),
+    # first run, after the round: 76/91; 79/91 in session 8, 78/91 in 9, 80/91 (3/8) in 12,
+    # 82/91 (3/8) in 13
+    "dialogues_holdout7.yaml": (0.90, 3),
+    # Session 8, committed unread: first run 92/103 = 0.893 (6/8 ambiguous); 95/103 at the end;
+    # 97/103 (6/8) in session 12, 98/103 (5/8) in 13.
+    "dialogues_holdout8.yaml": (0.95, 5),
     # Session 8, committed unread, first run midway: 89/100 (1/8 ambiguous); 90/100 at the end.
-    "dialogues_holdout9.yaml": (0.89, 1),  # 90/100, 1/8 ambiguous in session 9; 89/100 in 10
-    # Session 10, committed unread: first run 80/97 = 0.825 (6/8 ambiguous); 85/97 at the end.
-    "dialogues_holdout10.yaml": (0.87, 6),
+    # 90/100, 1/8 ambiguous in session 9; 89/100 in 10; 91/100 (2/8) in 13
+    "dialogues_holdout9.yaml": (0.91, 2),
+    # Session 10, committed unread: first run 80/97 = 0.825 (6/8 ambiguous); 85/97 at the end;
+    # 88/97 in session 12, 89/97 (6/8) in 13.
+    "dialogues_holdout10.yaml": (0.91, 6),
     # Session 11, committed unread: first run 95/104 = 0.913 (4/9 ambiguous); 94/104 = 0.904
     # (4/9) at the end of session 12.
     "dialogues_holdout11.yaml": (0.90, 4),
+    # Session 13, committed unread: first run on the session-start layer 93/104 = 0.894 (13/16
+    # ambiguous); 95/104 = 0.913 (14/16) at the end.
+    "dialogues_holdout12.yaml": (0.91, 14),
 }
 
 
@@ -709,7 +719,7 @@ def test_a_guess_of_this_bot_alone_leaves_the_choices_to_the_context(engine: Eng
     and so no choices from the context: a guess that is no topic is no guess."""
     assert engine.followups is not None
     shown = engine.answer_intent("period_cramps", 100.0)
-    dialogue = engine.followups.pressed(None, shown, T0)
+    dialogue, _ = engine.followups.pressed(None, shown, T0)
     alone = engine.ask("what about fish")
     guessed = replace(
         alone,
@@ -726,7 +736,7 @@ def test_a_tapped_answer_is_context_too(engine: Engine) -> None:
     assert engine.followups is not None
     tapped = engine.act("f:salmon")
     assert tapped is not None
-    dialogue = engine.followups.pressed(None, tapped, T0)
+    dialogue, _ = engine.followups.pressed(None, tapped, T0)
     reply = answer(engine, dialogue, "and tofu?", T0 + 5)
     assert reply.food == "tofu"
 
@@ -898,3 +908,70 @@ def test_how_to_find_out_after_the_signs_is_the_blood_test(engine: Engine) -> No
 def test_do_i_need_more_after_a_meal_is_its_verdict(engine: Engine) -> None:
     _, verdict = talk(engine, "steak and a glass of milk, how much b12", "do i need more?")
     assert verdict.intent == "intake"
+
+
+def _section(reply: Reply) -> tuple[str | None, object]:
+    return reply.intent, (reply.details or {}).get("section")
+
+
+def test_a_serving_after_a_food_and_another_topic_is_the_foods(engine: Engine) -> None:
+    """ "a serving" outweighs "how much" (dialogues_dev10), and of a food card and the vegan
+    answer only the card has a serving (`card_parts`)."""
+    _, serving = talk(
+        engine, "is there b12 in tempeh or is that just vegan hype", "how big is a serving"
+    )
+    assert (serving.food, (serving.details or {}).get("section")) == ("tempeh", "serving")
+
+
+def test_a_sub_question_goes_to_the_one_answer_that_has_its_part(engine: Engine) -> None:
+    """ "why tho" after low potassium: the potassium remedy it names has no "why", low
+    minerals has. Two things the message asked in parts stay a choice."""
+    _, why = talk(engine, "does being low on potassium give you cramps", "but why")
+    assert _section(why) == ("cause_electrolytes", "why")
+    _, which = talk(engine, "my calves cramp after football and also in bed at night", "why")
+    assert which.intent is None and which.kind is ReplyKind.fallback
+
+
+def test_a_sub_question_of_a_word_or_two_stays_with_the_topic(engine: Engine) -> None:
+    """ "how much a day tho" alone is surely daily B12 needs; after magnesium it is magnesium's
+    dose. A domain word of its own asks anew: "when should i see a doctor about cramps"."""
+    _, dose = talk(engine, "will magnesium tablets stop my cramps", "how much per day then")
+    assert _section(dose) == ("remedy_magnesium", "how_much")
+    _, doctor = talk(engine, "does cod have b12", "when do i see a gp about my cramps")
+    assert doctor.intent == "see_a_doctor"
+
+
+def test_a_long_sure_question_after_an_opener_is_its_own(engine: Engine) -> None:
+    _, own = talk(
+        engine, "is stretching good for cramps", "and what does b12 even do in your body anyway"
+    )
+    assert own.intent == "b12_role"
+
+
+def test_a_daily_needs_question_that_names_an_age_gets_that_stage(engine: Engine) -> None:
+    [first] = talk(engine, "how much b12 should my 6 year old be getting")
+    assert (first.intent, (first.details or {}).get("life_stage")) == ("daily_needs", "child_4_8")
+
+
+def test_had_with_it_too_adds_to_the_meal(engine: Engine) -> None:
+    _, added = talk(engine, "tuna on toast for tea, b12?", "had some cheese with it too")
+    assert [i["food"] for i in (added.details or {}).get("items", [])] == ["tuna", "cheese"]
+
+
+def test_two_foods_and_whats_the_b12_is_a_meal(engine: Engine) -> None:
+    [meal] = talk(engine, "cheese and ham on rye, whats the b12")
+    assert meal.intent == "intake"
+
+
+def test_the_pick_after_which_gets_the_part_asked(engine: Engine) -> None:
+    """ "any side effects?" after magnesium or B12 asked which; the pick — typed, or its
+    button — shows that one's side effects, not its whole answer again."""
+    _, _, typed = talk(
+        engine, "is magnesium or b12 better for leg cramps", "side effects?", "the b12"
+    )
+    assert _section(typed) == ("supplement_safety", "side_effects")
+    turns, state = Turns(engine, None), ChatState()
+    for message in ("is magnesium or b12 better for leg cramps", "side effects?"):
+        state = turns.turn(state, Text(message), T0).state
+    pressed = turns.turn(state, Press("i:remedy_magnesium"), T0 + 5).answer
+    assert _section(pressed) == ("remedy_magnesium", "side_effects")

@@ -312,6 +312,12 @@ NOT_LABS = [
     "meeting in room b12 at 3, which building",
     "seat b12 on a 737",
     "recommended b12 for over 60s",
+    # session 13 (dev10.jsonl): more places and cells; how common by age; another test's unit
+    "locker b12 is jammed again, 3rd time",
+    "pallet bay b12 shows 40 on the scanner",
+    "is low b12 common in the over 65s",
+    "my vitamin d came back 30 nmol/l, is that low",
+    "ferritin 12 ug/l and tired all the time",
     "",
 ]
 
@@ -407,6 +413,8 @@ DETECT = [
     ("can low b12 cause cramps", False),
     ("what is homocysteine", False),
     ("which foods have b12", False),
+    ("my vitamin d came back 30 nmol/l, is that low", False),
+    ("b12 180 pg/ml and vitamin d 40 nmol/l", True),
 ]
 
 

@@ -105,36 +105,40 @@ def test_development_corpora_every_emergency_and_few_false_alarms(
         # cross-validation, a few terms): caught 235, 344 → 345, 363 → 362, 312, 440 → 442,
         # 518, 518 → 519, 520, 520 → 519, 517; false alarms 3, 3 → 4, 8 → 10, 2, 1, 3, 3 → 4,
         # 6, 7, 6 (README "Safety").
-        (DATA / "urgent.jsonl", "holdout", 235, 3),
+        (DATA / "urgent.jsonl", "holdout", 236, 3),
         (DATA / "urgent_holdout2.jsonl", "all", 345, 4),
-        (DATA / "urgent_holdout3.jsonl", "all", 362, 11),
+        (DATA / "urgent_holdout3.jsonl", "all", 363, 11),
         (DATA / "urgent_holdout4.jsonl", "all", 312, 4),
-        (DATA / "urgent_holdout5.jsonl", "all", 442, 1),
+        (DATA / "urgent_holdout5.jsonl", "all", 441, 1),
         # First run (session 6, after urgent_dev11's round): 518 of 520 caught, 7 false alarms
         # of 322; 6 once the intents' phrasings equal to test rows were taken out again.
-        (DATA / "urgent_holdout6.jsonl", "all", 518, 4),
+        (DATA / "urgent_holdout6.jsonl", "all", 519, 3),
         # Session 7, committed unread: 515 of 520 and 9 of 320 on the session-6 layer; 515 / 7
         # after urgent_dev12's round, 513 / 7 after urgent_dev13's, 518 / 7 after urgent_dev14's.
-        (DATA / "urgent_holdout7.jsonl", "all", 519, 4),
+        (DATA / "urgent_holdout7.jsonl", "all", 519, 3),
         # Session 8, committed unread: first run 519 of 520 and 8 of 320 after urgent_dev15's
         # round; 519 / 8 at the end. Its look-alike half is no longer clean from session 9
         # (terms for shows and scripts were added after a slip had shown five of them).
-        (DATA / "urgent_holdout8.jsonl", "all", 519, 7),
+        (DATA / "urgent_holdout8.jsonl", "all", 520, 7),
         # Session 8, committed unread, first run after urgent_dev16's round: 518 of 520, 8 of
         # 320; 518 / 7 at the end.
         (DATA / "urgent_holdout9.jsonl", "all", 519, 7),
         # Session 9, committed unread, first run on the session-8 layer (int8 weights only):
         # 516 of 520, 8 of 320; 517 / 6 at the end.
-        (DATA / "urgent_holdout10.jsonl", "all", 517, 6),
+        (DATA / "urgent_holdout10.jsonl", "all", 517, 5),
         # Session 10, committed unread, first run on the session-9 layer with urgent_dev20's
         # rows: 519 of 520, 7 of 320; 519 / 7 at the end.
-        (DATA / "urgent_holdout11.jsonl", "all", 519, 8),
+        (DATA / "urgent_holdout11.jsonl", "all", 519, 9),
         # Session 12, committed unread, first run on the session-11 layer: 519 of 520, 2 of
         # 320. That run printed its three misses (eval prints them; nothing was tuned on them).
         (DATA / "urgent_holdout12.jsonl", "all", 519, 2),
     ],
     # Session 12 (its safety terms, our phrasings and three "none" examples retrained the
     # model): false alarms 10 → 11, 2 → 4, 3 → 4, 6 → 7, 7 → 8; urgent_holdout8 520 → 519.
+    # Session 13 (eleven "none" examples — chores, ages told — and the period-clot terms
+    # retrained the model; all chosen on development data): against the session's start,
+    # caught 5,331 → 5,329 of 5,340 (holdout3, holdout5 and holdout12 −1, holdout8 +1),
+    # false alarms 58 → 59 (README "Safety").
     ids=[
         "urgent.jsonl-holdout",
         "urgent_holdout2.jsonl",
@@ -408,6 +412,9 @@ def test_the_second_opinion_catches_what_the_rules_miss(
         ("crushing pain in my chest right now, should i worry", ("chest_pain",)),
         ("hypothetically, should i worry about crushing chest pain", ()),
         ("general question: which kinds of chest pain are serious", ()),
+        # session 13 (dev10.jsonl): clots in a period are no clot in a vein
+        ("passing big clots during my period, is that normal", ()),
+        ("blood clot in my calf, its swollen and hot, my period started today", ("clot",)),
     ],
 )
 def test_the_rules_alone_on_session_10_wordings(
@@ -433,11 +440,30 @@ def test_a_few_words_are_judged_by_the_rules_alone(engine: Engine, text: str) ->
     assert engine.safety.check(text).alarms == ()
 
 
-def test_ordinary_questions_stay_ordinary_with_the_second_opinion(engine: Engine) -> None:
-    rows = [json.loads(line) for line in (DATA / "eval.jsonl").read_text().splitlines()]
+@pytest.mark.parametrize("name", ["eval.jsonl", "dev2.jsonl"])
+def test_ordinary_questions_stay_ordinary_with_the_second_opinion(
+    engine: Engine, name: str
+) -> None:
+    """Session 12's retraining made dev2's "how do i unblock a sink" a poisoning alarm."""
+    rows = [json.loads(line) for line in (DATA / name).read_text().splitlines()]
     ordinary = [r["text"] for r in rows if r["intent"] != URGENT]
     alarms = [t for t in ordinary if engine.safety.check(t).alarms]
     assert alarms == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # session 13: an age told after daily needs drew the seizure reply at 0.37-0.75
+        "her big sister is 15",
+        "and their big brother is 11",
+        # household chores: the poisoning examples keep bleach "from under the sink"
+        "how do you clear a blocked sink",
+        "whats the best stuff to unblock a bathroom sink",
+    ],
+)
+def test_ages_and_chores_are_no_emergency(engine: Engine, text: str) -> None:
+    assert engine.safety.check(text).alarms == ()
 
 
 @pytest.mark.parametrize(

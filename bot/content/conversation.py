@@ -97,6 +97,7 @@ class Conversation(BaseModel):
     another_words: tuple[str, ...] = ()
     meal_add_openers: tuple[str, ...]
     card_meal_openers: tuple[str, ...] = ()
+    card_parts: tuple[SectionName, ...] = ()  # what a food card itself answers ("a serving")
     ordinals: dict[str, int]
     number_words: tuple[str, ...] = ()  # before a bare number that picks an item ("number 2")
     list_cues: tuple[str, ...]

@@ -275,6 +275,7 @@ class Labs(BaseModel):
     max_words_to_qualifier: int = Field(ge=1)
     not_lab_words: tuple[str, ...]
     lab_words: tuple[str, ...]
+    other_tests: tuple[str, ...] = ()  # blood tests this bot does not read ("vitamin d")
     qualifier_words: QualifierWords
     tests: tuple[LabTest, ...] = Field(min_length=1)
     texts: LabTexts

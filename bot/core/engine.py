@@ -23,6 +23,7 @@ from bot.content import (
     Intent,
     Problem,
     load_content,
+    yamlfile,
 )
 from bot.content.conversation import Conversation, load_conversation
 from bot.content.entities import EntityLexicon, load_entities
@@ -117,7 +118,7 @@ class Engine:
             for i in content.intents.values()
         }
         foods = {f.id: [self.normalise(n) for n in f.names] for f in content.foods.values()}
-        self._domain = frozenset(self.normalise(w) for w in content.synonyms.domain)
+        self.domain = frozenset(self.normalise(w) for w in content.synonyms.domain)
         self._empty = frozenset(self.normalise(w) for w in content.synonyms.empty)
         tests = {t.id: t.names for t in tools.labs.tests} if tools else {}
         lexicon = entities or load_entities(content.directory)
@@ -168,10 +169,12 @@ class Engine:
             conversation = load_conversation(directory)
         except ToolContentError as error:
             raise ContentError(error.problems) from error
+        tools = Tools.load(directory)
+        yamlfile.forget()
         return cls(
             content,
             thresholds,
-            tools=Tools.load(directory),
+            tools=tools,
             urgent=urgent,
             store=store or ModelDirectory(),
             urgent_examples=examples,
@@ -197,7 +200,7 @@ class Engine:
             return self._urgent(verdict, ranked)
         if len(analysis.foods) == 1 and B12 in analysis.corrected:
             ranked = _boosted(ranked, FOOD_LOOKUP, self.thresholds.food_boost)
-        evidence = not self._domain.isdisjoint(analysis.corrected)
+        evidence = not self.domain.isdisjoint(analysis.corrected)
         reply = self._tool(text, normalised, analysis, life_stage)
         if reply is None:
             said = self._says_something(analysis.words)

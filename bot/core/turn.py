@@ -166,7 +166,8 @@ class Turns:
         if views.parse(action) is not None:  # More / Sources: the pressed message changes
             return Turn(chat, answer=reply, in_place=True)
         if engine.followups is not None:
-            chat = replace(chat, dialogue=engine.followups.pressed(chat.dialogue, reply, now))
+            dialogue, reply = engine.followups.pressed(chat.dialogue, reply, now)
+            chat = replace(chat, dialogue=dialogue)
         if reply.kind is ReplyKind.start_check and self.check is not None:
             return self.start(chat, now)
         return Turn(chat, answer=reply)

@@ -23,9 +23,11 @@ class Dialogue:
     meal: str | None = None  # everything eaten today, as typed, for a running total
     items: tuple[tuple[str, str], ...] = ()  # the last reply's buttons: (label, action)
     topics: tuple[str, ...] = ()  # the intents the last message could be about
+    parts: tuple[str, ...] = ()  # of those, what its parts joined by "and", "or" asked
     entities: tuple[tuple[str, str], ...] = ()  # (kind, value) of the last message
     life_stage: str | None = None  # named by the user ("I'm pregnant", a stage button)
     previous: str | None = None  # the thing answered before the last ("which is better?")
+    asked: str | None = None  # the sub-question a "which one?" asked ("any side effects?")
     updated_at: float = 0.0
 
     def expired(self, now: float, minutes: int) -> bool:
@@ -47,9 +49,11 @@ class Dialogue:
                 meal=_text(data.get("meal")),
                 items=tuple((str(a), str(b)) for a, b in data.get("items") or ()),
                 topics=tuple(str(t) for t in data.get("topics") or ()),
+                parts=tuple(str(t) for t in data.get("parts") or ()),
                 entities=tuple((str(a), str(b)) for a, b in data.get("entities") or ()),
                 life_stage=_text(data.get("life_stage")),
                 previous=_text(data.get("previous")),
+                asked=_text(data.get("asked")),
                 updated_at=float(data.get("updated_at") or 0.0),
             )
         except (TypeError, ValueError) as error:

@@ -22,6 +22,7 @@ from bot.core.conversation.things import (
     FOOD,
     FOOD_TOPIC,
     LIST_CHOICES,
+    MAX_CHOICES,
     TOPIC_MIN,
     Things,
     key,
@@ -41,6 +42,9 @@ MAX_SOCIAL_WORDS = 4
 # tomorrow" (99.5) is a new message, "what should i do" (87: short follow-ups look out of
 # scope to it) is not.
 SURELY_OUTSIDE = 95.0
+WHICH = "which"  # `Dialogue.asked` after a plain "which one?": no part asked
+PICK_WORDS = 3  # at most this many words of its own name a button picked by name
+OWN_WORDS = 2  # a sub-question with more words of its own than this may ask anew
 _TOPIC_KINDS = frozenset(
     {"food", "nutrient", "medicine", "condition", "test", "body_part", "time_of_day"}
 )
@@ -154,19 +158,31 @@ class FollowUps:
                 resolved = _same_meal(live, pointing)
             if resolved is not None:
                 reply, meal = resolved
+        if resolved is not None or len(read.words) <= self.spec.max_followup_words:
+            reply = self._part_of(live, reply)  # "the b12 one" after "any side effects?"
+        if resolved is None and reply.kind in ANSWERED and reply.intent in self.spec.stage_intents:
+            # "how much b12 does a 5 year old need", context or none: that stage's need
+            stage = self._stage(read)
+            reply = self._stage_need(stage) if stage is not None else reply
         dialogue = self._remember(live, text, reply, now, meal)
         if resolved is not None and reply.intent:
             # A follow-up answered in context is about what it was answered with, not about
             # what its few words would mean on their own.
-            dialogue = replace(dialogue, topics=(reply.intent,))
+            dialogue = replace(dialogue, topics=(reply.intent,), parts=())
         elif resolved is not None:  # asked which one: still about the same things
-            kept = ("intent", "food", "topics", "entities")
+            kept = ("intent", "food", "topics", "parts", "entities")
             dialogue = replace(dialogue, **{k: getattr(live, k) for k in kept})
         return dialogue, reply
 
-    def pressed(self, dialogue: Dialogue | None, reply: Reply, now: float) -> Dialogue:
-        """A button's reply becomes the context too ("and tofu?" after a tapped food card)."""
-        return self._remember(dialogue or Dialogue(), "", reply, now, None)
+    def pressed(
+        self, dialogue: Dialogue | None, reply: Reply, now: float
+    ) -> tuple[Dialogue, Reply]:
+        """A button's reply becomes the context too ("and tofu?" after a tapped food card);
+        one of the buttons "any side effects?" asked which with shows that part of its answer."""
+        live = dialogue or Dialogue()
+        if not live.expired(now, self.spec.expire_after_minutes):
+            reply = self._part_of(live, reply)
+        return self._remember(live, "", reply, now, None), reply
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -209,9 +225,11 @@ class FollowUps:
         count = len(read.words)
         if not count or any(read.has(c) for c in self._fresh):
             return False
-        if self._opens(read) or (self._adds(live, read) and count <= self.spec.max_cued_words):
-            return True
         sure = self._sure(reply)
+        if self._opens(read) and (not sure or count <= self.spec.max_followup_words):
+            return True  # "also what does vitamin b12 actually do in the body": its own
+        if self._adds(live, read) and count <= self.spec.max_cued_words:
+            return True
         staged = self._stage(read) is not None
         cued = self._verdict_asked(live, read) or self._sub_name(read) is not None
         if (cued or staged) and self._refers(read) and count <= self.spec.max_cued_words:
@@ -235,6 +253,7 @@ class FollowUps:
             self._meal_added,
             self._stage_named,
             self._listed,
+            self._picked,
             self._food_aside,
         ):
             found = rule(live, read, text)
@@ -437,6 +456,26 @@ class FollowUps:
         shown = self.engine.act(actions[number - 1 if number > 0 else -1])
         return (shown, None) if shown is not None else None
 
+    def _picked(self, live: Dialogue, read: _Read, _: str) -> tuple[Reply, str | None] | None:
+        """ "the b12", "magnesium one" after the bot asked which: the one button whose name
+        holds every word of it, or whose topic it names ("magnesium" → magnesium for cramps).
+        """
+        if live.asked is None:
+            return None
+        fold = self.engine.normalise
+        words = {w for w in read.words if w not in self._filler | self._stop | self._picks}
+        if not words or len(words) > PICK_WORDS:
+            return None
+        named = {f"i:{self.spec.entity_topics.get(v)}" for _, v in read.things}
+        chosen = {
+            action
+            for label, action in live.items
+            if action.startswith(("i:", "f:"))
+            and (words <= set(fold(label).split()) or action in named)
+        }
+        shown = self.engine.act(chosen.pop()) if len(chosen) == 1 else None
+        return (shown, None) if shown is not None else None
+
     def _ordinal(self, read: _Read) -> int | None:
         """ "second", "2nd", "last" — or a number after "number", "option", or alone ("#2")."""
         words = read.words
@@ -519,14 +558,14 @@ class FollowUps:
         own_part = name in self.spec.sections.get(thing, {})
         one = any(read.has(w) for w in self._one_of)
         if listed and (one or not own_part) and (self._points_back(read) or name is not None):
-            return self.things.which(listed, live, limit=LIST_CHOICES)
+            return self._which_part(listed, live, name, limit=LIST_CHOICES)
         previous = live.previous
         if previous and self._same_family(previous, live):
             if self._compares(read):
                 return self.things.which((thing, previous), live)
             if name is not None and self._one_list(thing, previous):
                 # "how much should i take" after magnesium, then "and potassium?": of which?
-                return self.things.which((previous, thing), live)
+                return self._which_part((previous, thing), live, name)
         return None
 
     def _one_list(self, *things: str) -> bool:
@@ -593,22 +632,62 @@ class FollowUps:
             and reply.kind in ANSWERED
             and reply.intent not in topics
             and not (tool or back)
-            and (read.named or self._sure(reply))
+            and (read.named or (self._sure(reply) and self._own_words(own)))
         ):
             # Its own question — but "how much b12 is that" after a meal is about the meal,
-            # and "how much shud i take a day" after magnesium names nothing of its own: an
-            # unsure answer alone (daily B12 needs) is no reason to leave the topic.
+            # and "how much a day tho" after magnesium names nothing of its own: an answer
+            # alone (daily B12 needs, even a sure one) to a word or two is no reason to leave
+            # the topic.
             return None
+        cards = tuple(t for t in things if t.startswith(FOOD_TOPIC))
+        if name in self.spec.card_parts and len(cards) == 1:
+            things = cards  # only a food card has a serving: that food's
+        intents = self.engine.content.intents
+        fitting = tuple(
+            t
+            for t in things
+            if t not in intents or t in live.parts or name in self.spec.sections.get(t, {})
+        )
+        if len(things) > 1 and len(fitting) == 1:
+            # "why tho" after "can low potassium make u cramp": of the answers it was about,
+            # only low minerals has a why. What a part of it asked ("when running and at
+            # night") stays a choice, and a food card or a reading answers anything again.
+            topics, things = list(fitting), fitting
         if len(things) > 1:  # the last message was about two things: ask which
-            return self.things.which(things, live)
+            return self._which_part(things, live, name)
         topic = topics[0] if topics else None
         section = self.spec.sections.get(topic or "", {}).get(name)
         if section is not None and section.choose is not None:
-            return self.things.which(section.choose, live, limit=len(section.choose))
+            return self._which_part(section.choose, live, name, limit=len(section.choose))
         if topic is not None and section is not None:
             return self._section(*self._place(topic, name, section), name)
         again = self._shown(live, things[0]) if things else None  # no such part: it again
         return replace(again, details={**(again.details or {}), "section": name}) if again else None
+
+    def _which_part(
+        self, things: Sequence[str], live: Dialogue, name: str | None, limit: int = MAX_CHOICES
+    ) -> Reply:
+        """Which of the things a sub-question is about; the question rides along, so the
+        pick ("the b12 one", or its button) gets that part of the answer (`_part_of`)."""
+        which = self.things.which(things, live, limit=limit)
+        return replace(which, details={"section": name}) if name is not None else which
+
+    def _part_of(self, live: Dialogue, reply: Reply) -> Reply:
+        """After "any side effects?" asked which, the answer picked, by its part for that."""
+        name = live.asked
+        if name in (None, WHICH) or reply.kind not in ANSWERED or reply.intent is None:
+            return reply
+        if f"i:{reply.intent}" not in {action for _, action in live.items}:
+            return reply
+        section = self.spec.sections.get(reply.intent, {}).get(name)
+        if section is None or section.choose is not None:
+            return reply
+        return self._section(*self._place(reply.intent, name, section), name)
+
+    def _own_words(self, own: list[str]) -> bool:
+        """A sub-question's words of its own ask anew: more than a couple, or one of the
+        domain ("when should i see a doctor about cramps" after salmon; not "a day tho")."""
+        return len(own) > OWN_WORDS or not self.engine.domain.isdisjoint(own)
 
     def _again(self, live: Dialogue, read: _Read, reply: Reply) -> Reply | None:
         """ "does it actually work?" after stretching, "is it a good source?" after tuna: a
@@ -826,7 +905,8 @@ class FollowUps:
         if reply.intent == MEAL_INTENT:
             meal = meal or text or live.meal
         stage = _stage_of(details) or live.life_stage
-        topics = self.things.of(reply, text) if text else ((reply.intent,) if reply.intent else ())
+        topics, parts = self.things.of(reply, text) if text else ((reply.intent,), ())
+        topics = tuple(t for t in topics if t)
         food = reply.food or (live.food if reply.intent == live.intent else None)
         before, after = key(live.intent, live.food), key(reply.intent, food)
         return Dialogue(
@@ -836,11 +916,22 @@ class FollowUps:
             meal=meal if reply.intent == MEAL_INTENT else live.meal,
             items=tuple((b.label, b.action) for b in reply.buttons),
             topics=topics,
+            parts=parts,
+            asked=_asked(reply),
             entities=tuple((e.kind, e.value) for e in reply.entities),
             life_stage=stage,
             previous=before if before != after else live.previous,
             updated_at=now,
         )
+
+
+def _asked(reply: Reply) -> str | None:
+    """Whether the reply asked which, and of what sub-question (`_which_part`), for the pick
+    after it: the section's name, or WHICH when it asked only which thing was meant."""
+    if reply.kind is not ReplyKind.fallback or not reply.suggestions:
+        return None
+    name = (reply.details or {}).get("section")
+    return name if isinstance(name, str) else WHICH
 
 
 _ORDINAL_ENDS = frozenset({"st", "nd", "rd", "th"})

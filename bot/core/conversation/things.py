@@ -56,13 +56,14 @@ class Things:
             rf"(?<!\w)(?:{'|'.join(map(re.escape, joiners))})(?!\w)", re.IGNORECASE
         )
 
-    def of(self, reply: Reply, text: str) -> tuple[str, ...]:
+    def of(self, reply: Reply, text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """What a message could be about: the answer's intent, its parts' answers, the
         model's runners-up, what it names and its foods, if two. A tool's reply (a lab
         reading, a meal) is about what the tool read: the model's guesses at its words and
         the foods of a meal are not more things. A reply that did not understand is about
         what it offered, if anything: guesses it did not show ("' OR 1=1 --" ranks a remedy
-        low) are nothing the user saw, so nothing a follow-up could point back at."""
+        low) are nothing the user saw, so nothing a follow-up could point back at.
+        Returns (all of those, the parts' answers alone): what was asked, not guessed."""
         tool = reply.intent is not None and reply.intent not in self.engine.content.intents
         seen = reply.suggestions if reply.kind is ReplyKind.fallback else None  # its buttons
         guessed = [
@@ -81,7 +82,8 @@ class Things:
         own = (reply.intent,) if reply.intent else ()
         parts = [p for p in self._parts(text) if not (tool and p.startswith(FOOD_TOPIC))]
         several = foods if len(foods) > 1 and not tool else ()
-        return tuple(dict.fromkeys((*own, *parts, *(() if tool else guessed), *named, *several)))
+        about = tuple(dict.fromkeys((*own, *parts, *(() if tool else guessed), *named, *several)))
+        return about, tuple(parts)
 
     def in_context(self, live: Dialogue) -> tuple[str, ...]:
         """The different things the last message was about (a food card and its food are

@@ -48,6 +48,7 @@ class Lexicon:
         self._skip_before = re.compile(rf"(?<![^\W\d_])(?:{before})\s*$") if before else None
         self._not_lab = _pattern(labs.not_lab_words)
         self._lab = _pattern(labs.lab_words)
+        self._other = _pattern(labs.other_tests)
         words = labs.qualifier_words
         self._qualifiers = [
             (name, _pattern(getattr(words, name))) for name in ("high", "low", "normal")
@@ -55,6 +56,7 @@ class Lexicon:
         # The cheap detector reads the engine's normalised text: no punctuation at all.
         plain = [_plain(n) for t in labs.tests for n in t.names]
         self._plain_test = _pattern(plain)
+        self._plain_other = _pattern([_plain(n) for n in labs.other_tests])
         self._plain_qualifier = _pattern(
             [
                 _NOT_WORD.sub(" ", w)
@@ -77,12 +79,13 @@ class Lexicon:
         self._plain_by_test = [(t.id, _pattern([_plain(n) for n in t.names])) for t in labs.tests]
 
     def mentions(self, text: str) -> list[Mention]:
-        """The tests named; with none, a number in a unit only one test uses stands for it."""
+        """The tests named; with none, a number in a unit only one test uses stands for it —
+        unless another test is named: "vitamin d 30 nmol/l" is no MMA of 30."""
         named = [
             Mention(m.start(), m.end(), self._which(self._tests, m.group(0)))
             for m in self._any_test.finditer(text)
         ]
-        if named:
+        if named or self._other.search(text):
             return named
         return [
             Mention(n.start, n.start, self._implied[n.unit])
@@ -133,6 +136,8 @@ class Lexicon:
 
     def looks_like_lab(self, normalised: str) -> bool:
         if not self._plain_test.search(normalised):
+            if self._plain_other.search(normalised):
+                return False
             return self._plain_implied is not None and bool(self._plain_implied.search(normalised))
         if any(ch.isdigit() for ch in normalised.replace("b12", "")):
             return True
