@@ -466,7 +466,8 @@ class FollowUps:
         words = {w for w in read.words if w not in self._filler | self._stop | self._picks}
         if not words or len(words) > PICK_WORDS:
             return None
-        named = {f"i:{self.spec.entity_topics.get(v)}" for _, v in read.things}
+        topics = (self.spec.entity_topics.get(v) for _, v in read.things)
+        named = {f"i:{t}" for t in topics if t}
         chosen = {
             action
             for label, action in live.items
