@@ -153,24 +153,10 @@ class Engine:
         """Load content/ and build the engine; raise ContentError on any problem.
 
         `store` keeps the trained intent model (default: the user's cache directory)."""
-        content = load_content(directory, Normaliser)
-        missing = [key for key in REQUIRED_MESSAGES if key not in content.messages]
-        if missing:
-            raise ContentError(
-                [
-                    Problem(file="content/messages", field=k, message="required message missing")
-                    for k in missing
-                ]
-            )
         try:
-            urgent = load_urgent(directory)
-            examples = load_urgent_examples(directory)
-            entities = load_entities(directory)
-            conversation = load_conversation(directory)
-        except ToolContentError as error:
-            raise ContentError(error.problems) from error
-        tools = Tools.load(directory)
-        yamlfile.forget()
+            content, urgent, examples, entities, conversation, tools = _read(directory)
+        finally:
+            yamlfile.forget()  # every file is read: the parsed texts are not worth their memory
         return cls(
             content,
             thresholds,
@@ -576,3 +562,26 @@ def _counting_words(portions: Intake) -> tuple[frozenset[str], frozenset[str]]:
 
 def _top(ranked: list[Scored]) -> float:
     return ranked[0].score if ranked else 0.0
+
+
+def _read(
+    directory: Path,
+) -> tuple[Content, Urgent, UrgentExamples, EntityLexicon, Conversation, Tools]:
+    """Every content file, checked; ContentError on any problem."""
+    content = load_content(directory, Normaliser)
+    missing = [key for key in REQUIRED_MESSAGES if key not in content.messages]
+    if missing:
+        raise ContentError(
+            [
+                Problem(file="content/messages", field=k, message="required message missing")
+                for k in missing
+            ]
+        )
+    try:
+        urgent = load_urgent(directory)
+        examples = load_urgent_examples(directory)
+        entities = load_entities(directory)
+        conversation = load_conversation(directory)
+    except ToolContentError as error:
+        raise ContentError(error.problems) from error
+    return content, urgent, examples, entities, conversation, Tools.load(directory)

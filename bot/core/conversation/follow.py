@@ -103,6 +103,8 @@ class FollowUps:
         self._open_ends = [fold(o) for o in conversation.open_ends if fold(o)]
         self._more_asks = [fold(o) for o in conversation.more_asks if fold(o)]
         self._picks = {fold(w) for w in conversation.picks} | set(conversation.picks)
+        # words of a typed pick that are not a button's name ("the b12 one": "b12")
+        self._not_names = self._filler | self._stop | self._picks
         self._expletive = {fold(w) for w in conversation.expletive_pronouns}
         self._then = {fold(w) for w in conversation.expletive_then}
         self._compare = [fold(c) for c in conversation.compare_cues if fold(c)]
@@ -463,7 +465,7 @@ class FollowUps:
         if live.asked is None:
             return None
         fold = self.engine.normalise
-        words = {w for w in read.words if w not in self._filler | self._stop | self._picks}
+        words = {w for w in read.words if w not in self._not_names}
         if not words or len(words) > PICK_WORDS:
             return None
         topics = (self.spec.entity_topics.get(v) for _, v in read.things)
@@ -906,8 +908,8 @@ class FollowUps:
         if reply.intent == MEAL_INTENT:
             meal = meal or text or live.meal
         stage = _stage_of(details) or live.life_stage
-        topics, parts = self.things.of(reply, text) if text else ((reply.intent,), ())
-        topics = tuple(t for t in topics if t)
+        own = (reply.intent,) if reply.intent else ()
+        topics, parts = self.things.of(reply, text) if text else (own, ())
         food = reply.food or (live.food if reply.intent == live.intent else None)
         before, after = key(live.intent, live.food), key(reply.intent, food)
         return Dialogue(
