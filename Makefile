@@ -12,7 +12,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Bytecode first: where PYTHONDONTWRITEBYTECODE is set (as in the Dockerfile), Python would
+# compile every module from source on each start, ~0.2 s of the 1.5 s budget.
 run: $(STAMP)
+	$(PY) -m compileall -q bot
 	$(PY) -m bot run
 
 # The storage tests start a throwaway PostgreSQL server (tests/pgserver.py) from Debian's

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from spellchecker import SpellChecker
 
+from bot.content.model_cache import ModelDirectory
 from bot.core.engine import Engine
 from bot.core.understand import spelling as text
 from bot.core.understand.spelling import Speller, WordList, english_words, read_word_list
@@ -46,6 +47,22 @@ def test_packed_list_answers_exactly_as_the_full_list(full_list: frozenset[str])
     for probe in near_misses(sample):
         assert (probe in words) == (probe in full_list), probe
     assert 1 not in words  # not a str: never a word
+
+
+def test_the_packed_list_is_kept_between_runs(tmp_path: Path) -> None:
+    """Packing is ~0.3 s of every start; a second process reads it back from the model cache.
+    What it reads must be the same list, and a damaged file is rebuilt, never trusted."""
+    store = ModelDirectory(tmp_path)
+    path = text.english_word_file()
+    first = text._stored_english(path, store)
+    (kept,) = tmp_path.glob("*words-*")
+    again = text._stored_english(path, store)
+    assert again.packed == first.packed == english_words().packed
+    kept.write_bytes(b'{"3": "abcd"}')  # not whole records
+    assert text._stored_english(path, store).packed == first.packed
+    assert kept.read_bytes() != b'{"3": "abcd"}'  # written anew
+    kept.write_bytes(b"\xff not json")
+    assert text._stored_english(path, store).packed == first.packed
 
 
 def test_packed_list_is_small() -> None:
@@ -117,21 +134,50 @@ def test_word_list_of_plain_words() -> None:
     assert "fig" in words and "figs" not in words and "" not in words
 
 
-def test_english_stemmer_alone_stems_as_the_package_does(full_list: frozenset[str]) -> None:
-    """Loading only snowballstemmer's English module must not change a single stem."""
-    import snowballstemmer
-
-    reference = snowballstemmer.stemmer("english")
+def test_the_compiled_stemmer_stems_as_the_pure_python_one(full_list: frozenset[str]) -> None:
+    """PyStemmer is used for speed; a single stem of its own would silently change what the
+    models were trained on, so it must agree with snowballstemmer word for word."""
     ours = text.english_stemmer()
+    assert type(ours).__module__ == "Stemmer"  # the compiled one is installed and used
+    reference = text.pure_python_stemmer()
+    words = [
+        *sorted(full_list)[::3],
+        "cramping",
+        "deficiencies",
+        "vitamins",
+        "b12",
+        "ça",
+        "İstanbul",
+    ]
+    assert [ours.stemWord(w) for w in words] == [reference.stemWord(w) for w in words]
+
+
+def test_the_pure_python_stemmer_alone_stems_as_the_package_does(
+    full_list: frozenset[str],
+) -> None:
+    """Loading only snowballstemmer's English module must not change a single stem."""
+    from snowballstemmer.english_stemmer import EnglishStemmer
+
+    reference = EnglishStemmer()
+    ours = text.pure_python_stemmer()
     assert type(ours).__module__.startswith("_b12_snowball_english")  # the light path ran
     words = [*sorted(full_list)[::5], "cramping", "deficiencies", "vitamins", "b12", "ça"]
     assert [ours.stemWord(w) for w in words] == [reference.stemWord(w) for w in words]
 
 
+def test_without_pystemmer_the_pure_python_stemmer_is_used(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(text.sys.modules, "Stemmer", None)  # as if not installed
+    stemmer = text.english_stemmer()
+    assert type(stemmer).__module__.startswith("_b12_snowball_english")
+    assert stemmer.stemWord("cramping") == "cramp"
+
+
 def test_english_stemmer_falls_back_to_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(text.importlib.util, "find_spec", lambda name: None)
-    monkeypatch.delitem(text.sys.modules, "_b12_snowball_english")
-    stemmer = text.english_stemmer()
+    monkeypatch.delitem(text.sys.modules, "_b12_snowball_english", raising=False)
+    stemmer = text.pure_python_stemmer()
     assert type(stemmer).__module__ == "snowballstemmer.english_stemmer"
     assert stemmer.stemWord("cramping") == "cramp"
 

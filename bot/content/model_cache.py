@@ -1,4 +1,5 @@
-"""Trained intent models kept on disk, so a restart with unchanged content skips training.
+"""Trained models kept on disk, so a restart with unchanged content skips training (and
+the packed English word list, so it skips packing it).
 
 A model is named by the fingerprint of what it was trained on (phrasings, features and
 training parameters), so a stale one is never used: changed content simply asks for a

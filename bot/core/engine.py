@@ -38,11 +38,12 @@ from bot.core.conversation import FollowUps
 from bot.core.reply import Button, Reply, ReplyKind
 from bot.core.safety import Safety, Verdict
 from bot.core.tools import foodlist, intake, labs
+from bot.core.understand.cache import ModelStore
 from bot.core.understand.entities import Entity, EntityFinder
-from bot.core.understand.match import FOOD_TOKEN, Analysis, Matcher, ModelStore, Scored
+from bot.core.understand.match import FOOD_TOKEN, Analysis, Matcher, Scored
 from bot.core.understand.model import ModelParams
 from bot.core.understand.normalise import Normaliser, visible
-from bot.core.understand.spelling import stem
+from bot.core.understand.spelling import english_words, stem
 
 URGENT = "urgent_help"  # the intent id of every urgent reply; no phrasing scores for it
 URGENT_ACTION = "u:"  # a button to another emergency's reply: "u:<situation id>"
@@ -102,6 +103,7 @@ class Engine:
     ) -> None:
         self.content = content
         self.tools = tools
+        english_words(store)  # before the readers need it: the store keeps it packed
         self.urgent = urgent or load_urgent(content.directory)
         self.safety = Safety(
             self.urgent,

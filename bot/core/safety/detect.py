@@ -28,7 +28,7 @@ from bot.content.urgent import Urgent, UrgentExamples
 from bot.core.safety.learned import MAX_CHARS, THRESHOLD, VETO, SecondOpinion
 from bot.core.safety.terms import Hit, Terms, minutes, term_stems
 from bot.core.safety.words import Reader, Word
-from bot.core.understand.match import ModelStore
+from bot.core.understand.cache import ModelStore
 
 log = logging.getLogger(__name__)
 _WORD = re.compile(r"[^\W_]+")

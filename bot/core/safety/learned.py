@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 
 from bot.content.urgent import NONE, UrgentExamples
 from bot.core.safety.words import Reader, Word
-from bot.core.understand.match import ModelStore
+from bot.core.understand.cache import ModelStore
 from bot.core.understand.model import IntentModel, ModelParams, features, fingerprint
 
 # Both chosen by cross-validation over the development corpora (`python -m bot eval

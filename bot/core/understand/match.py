@@ -13,12 +13,12 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Protocol
 
 import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from bot.core.understand.cache import ModelStore
 from bot.core.understand.model import IntentModel, ModelParams, features, fingerprint
 from bot.core.understand.spelling import TIE_BREAK, Speller, english_words, stem
 
@@ -39,14 +39,6 @@ class Analysis:
 class Scored:
     intent: str
     score: float  # 0–100: the model's calibrated probability
-
-
-class ModelStore(Protocol):
-    """Where trained models are kept between runs (`bot.content.model_cache` keeps them on disk)."""
-
-    def get(self, key: str) -> bytes | None: ...
-
-    def put(self, key: str, data: bytes) -> None: ...
 
 
 def _uses(phrasings: Mapping[str, Sequence[str]]) -> Counter[str]:
