@@ -280,11 +280,13 @@ def sentences(text: str) -> Iterator[tuple[str, str]]:
 def _findings(rule: _Rule, heading: str, sentence: str) -> Iterator[str]:
     if not rule.rule.questions and _QUESTION.search(sentence):
         return
+    matches = [m for pattern in rule.patterns for m in pattern.finditer(sentence)]
+    if not matches:  # most sentences: the `unless` patterns need not be tried (start-up time)
+        return
     context = f"{heading} {sentence}" if rule.rule.heading else sentence
     if any(p.search(context) for p in rule.unless):
         return
-    for pattern in rule.patterns:
-        for match in pattern.finditer(sentence):
-            quote = match[0].strip(" ,;:(—–")
-            shown = sentence if len(sentence) <= 160 else sentence[:157] + "…"
-            yield f'{rule.rule.message}: "{quote}" (rule {rule.rule.id}; in: "{shown}")'
+    for match in matches:
+        quote = match[0].strip(" ,;:(—–")
+        shown = sentence if len(sentence) <= 160 else sentence[:157] + "…"
+        yield f'{rule.rule.message}: "{quote}" (rule {rule.rule.id}; in: "{shown}")'

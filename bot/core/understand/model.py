@@ -21,6 +21,7 @@ probabilities honest, so a score of 80 means right about 80% of the time or bett
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import io
 import itertools
@@ -88,9 +89,12 @@ class IntentModel:
         self._weights = weights
         self._scale = scale
         # The vocabulary is sorted and prefixed ("b ", "c ", "w "): character n-grams are
-        # one run of ids.
-        chars = [k for f, k in vocabulary.items() if f.startswith("c ")]
-        self._chars = (min(chars), max(chars) + 1) if chars else (0, 0)
+        # one run of ids, found by bisection (a scan of ~100,000 features took 40 ms of start).
+        names = list(vocabulary)
+        first, end = bisect.bisect_left(names, "c "), bisect.bisect_left(names, "c!")
+        self._chars = (
+            (vocabulary[names[first]], vocabulary[names[end - 1]] + 1) if end > first else (0, 0)
+        )
         self._word_ids: dict[str, np.ndarray] = {}
         self._tf = (1.0 + np.log(np.arange(1, 65, dtype=np.float32))).astype(np.float32)
         self._tf = np.concatenate(([0.0], self._tf)).astype(np.float32)  # by count; 0 unused
@@ -243,7 +247,7 @@ class IntentModel:
     def from_bytes(cls, data: bytes, params: ModelParams) -> IntentModel:
         with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
             header = json.loads(arrays["header"].tobytes())
-            vocabulary = {f: k + 1 for k, f in enumerate(header["vocabulary"])}
+            vocabulary = dict(zip(header["vocabulary"], itertools.count(1)))
             return cls(
                 header["labels"],
                 vocabulary,
