@@ -16,7 +16,8 @@ COPY pyproject.toml README.md ./
 COPY bot/ bot/
 # `python -m bot` runs /app/bot; its bytecode is made here, since PYTHONDONTWRITEBYTECODE
 # would otherwise have every start compile the modules again (~0.2 s).
-RUN pip install . && python -m compileall -q bot
+RUN pip install .
+RUN python -m compileall -q bot
 
 # The content store is data the bot reads at start-up; it is not part of the wheel.
 COPY content/ content/
