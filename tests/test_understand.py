@@ -29,6 +29,19 @@ def test_training_is_deterministic(engine: Engine) -> None:
     assert a.to_bytes() == b.to_bytes()
 
 
+def test_several_runs_average_their_weights(engine: Engine) -> None:
+    """Session 15: the safety model is the mean of trainings from three seeds. Weights are
+    linear in the logits, so the mean model's logits are the mean of the runs' (up to the
+    int8 rounding), and the one model costs no more at run time than each of them."""
+    examples = _examples(engine)[:300]
+    runs = [IntentModel.train(examples, ModelParams(seed=k)) for k in (0, 1)]
+    mean = IntentModel.train(examples, ModelParams(runs=2))
+    assert mean.to_bytes() != runs[0].to_bytes()
+    for found, _ in examples[:50]:
+        expected = (runs[0].logits(found) + runs[1].logits(found)) / 2
+        assert np.abs(mean.logits(found) - expected).max() < 0.05
+
+
 def test_a_cached_model_answers_exactly_as_the_trained_one(engine: Engine) -> None:
     examples = _examples(engine)[:300]
     trained = IntentModel.train(examples)

@@ -70,6 +70,13 @@ class Situation(BaseModel):
     )
     reply: str = Field(min_length=20, description="Telegram HTML; first line: what to do now")
     sources: tuple[str, ...] = Field(min_length=1)
+    veto: float | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        description="P(emergency) below which the learned second opinion turns this "
+        "situation's rules alarm into a safety line (default: the layer's own)",
+    )
 
     @property
     def rules(self) -> tuple[Rule, ...]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -71,9 +71,13 @@ def combined(
     situation: str,
     threshold: float = THRESHOLD,
     veto: float = VETO,
+    vetoes: Mapping[str, float] | None = None,
 ) -> Verdict:
-    """The rules' verdict with the second opinion's P(emergency) and likeliest situation."""
+    """The rules' verdict with the second opinion's P(emergency) and likeliest situation;
+    `vetoes`: situations with a veto of their own (urgent.yaml), the lowest one applies."""
     if rules.alarms:
+        if vetoes:
+            veto = min(vetoes.get(s, veto) for s in rules.alarms)
         if probability >= veto:
             return rules
         # The rules fired on words the model has almost never seen in an emergency
@@ -142,6 +146,7 @@ class Safety:
                 entry = (rank, situation.id, situation.scope == "message", compiled)
                 self._rules[r.all[0]].append(entry)
         self._durations = [(d.concept, d.min_minutes) for d in urgent.durations]
+        self.vetoes = {s.id: s.veto for s in urgent.situations if s.veto is not None}
         self.second = (
             None
             if examples is None
@@ -161,7 +166,7 @@ class Safety:
             return rules.verdict
         # The model reads at most MAX_CHARS: a message's start is enough to judge it.
         probability, situation = self.second.assess(text, words if len(text) <= MAX_CHARS else None)
-        return combined(rules.verdict, probability, situation)
+        return combined(rules.verdict, probability, situation, vetoes=self.vetoes)
 
     def reading(self, text: str) -> Reading:
         """The reader's words, the rules' reading, and whether the second opinion is asked."""

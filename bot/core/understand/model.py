@@ -55,6 +55,7 @@ class ModelParams:
     l2: float = 1e-5
     temperature: float = 0.75  # chosen by `python -m bot eval --cv 5` (least held-out log-loss)
     seed: int = 0
+    runs: int = 1  # trainings from seeds seed, seed + 1, …, whose weights are averaged
 
 
 def features(tokens: Sequence[str], words: Sequence[str], params: ModelParams) -> list[str]:
@@ -118,14 +119,18 @@ class IntentModel:
         model = cls(labels, vocabulary, idf, np.zeros((len(idf), len(labels)), np.float32), params)
         rows = [model._training_row(model._ids(found)) for found, _ in examples]
         y = np.array([index[label] for _, label in examples], np.int64)
-        model._fit(rows, y)
-        model._weights, model._scale = _quantised(model._weights)
+        total = np.zeros_like(model._weights)
+        for run in range(params.runs):
+            model._weights = np.zeros_like(total)
+            model._fit(rows, y, params.seed + run)
+            total += model._weights
+        model._weights, model._scale = _quantised(total / params.runs)
         return model
 
-    def _fit(self, rows: list[tuple[np.ndarray, np.ndarray]], y: np.ndarray) -> None:
+    def _fit(self, rows: list[tuple[np.ndarray, np.ndarray]], y: np.ndarray, seed: int) -> None:
         p = self.params
         classes = len(self.labels)
-        order = np.random.default_rng(p.seed).permutation(len(rows))
+        order = np.random.default_rng(seed).permutation(len(rows))
         rows = [rows[i] for i in order]
         y = y[order]
         lengths = np.array([len(cols) for cols, _ in rows])
