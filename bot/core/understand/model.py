@@ -21,7 +21,6 @@ probabilities honest, so a score of 80 means right about 80% of the time or bett
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import io
 import itertools
@@ -33,7 +32,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-MODEL_VERSION = 3  # bump when features or training change: cached models are retrained
+from bot.core.understand.vocabulary import Vocabulary
+
+MODEL_VERSION = 4  # bump when features or training change: cached models are retrained
 # Weights are trained in float32 and kept as int8, each feature's row with its own scale: a
 # quarter of the memory of the two models' largest arrays, and unlike float16 (session 8)
 # cheap to widen again at run time — numpy converts float16 in software, which took more
@@ -76,7 +77,7 @@ class IntentModel:
     def __init__(
         self,
         labels: Sequence[str],
-        vocabulary: dict[str, int],
+        vocabulary: Vocabulary,
         idf: np.ndarray,
         weights: np.ndarray,
         params: ModelParams,
@@ -90,12 +91,8 @@ class IntentModel:
         self._weights = weights
         self._scale = scale
         # The vocabulary is sorted and prefixed ("b ", "c ", "w "): character n-grams are
-        # one run of ids, found by bisection (a scan of ~100,000 features took 40 ms of start).
-        names = list(vocabulary)
-        first, end = bisect.bisect_left(names, "c "), bisect.bisect_left(names, "c!")
-        self._chars = (
-            (vocabulary[names[first]], vocabulary[names[end - 1]] + 1) if end > first else (0, 0)
-        )
+        # one run of ids.
+        self._chars = vocabulary.span("c ")
         self._word_ids: dict[str, np.ndarray] = {}
         self._tf = (1.0 + np.log(np.arange(1, 65, dtype=np.float32))).astype(np.float32)
         self._tf = np.concatenate(([0.0], self._tf)).astype(np.float32)  # by count; 0 unused
@@ -111,11 +108,11 @@ class IntentModel:
         labels = sorted({label for _, label in examples})
         index = {label: k for k, label in enumerate(labels)}
         df = Counter(f for found, _ in examples for f in set(found))
-        vocabulary = {f: k + 1 for k, f in enumerate(sorted(df))}
+        vocabulary = Vocabulary.of(df)
         n = len(examples)
         idf = np.ones(len(vocabulary) + 1, np.float32)
-        for f, k in df.items():
-            idf[vocabulary[f]] = math.log((1 + n) / (1 + k)) + 1
+        for k, f in enumerate(vocabulary.names(), 1):
+            idf[k] = math.log((1 + n) / (1 + df[f])) + 1
         model = cls(labels, vocabulary, idf, np.zeros((len(idf), len(labels)), np.float32), params)
         rows = [model._training_row(model._ids(found)) for found, _ in examples]
         y = np.array([index[label] for _, label in examples], np.int64)
@@ -177,8 +174,7 @@ class IntentModel:
     # -- prediction -------------------------------------------------------------------
 
     def _ids(self, found: Sequence[str]) -> np.ndarray:
-        get = self._vocabulary.get
-        return np.fromiter((k for k in map(get, found) if k is not None), np.int64)
+        return self._vocabulary.ids(found)
 
     def encode(self, tokens: Sequence[str], words: Sequence[str]) -> np.ndarray:
         """The feature ids of `features(tokens, words)`, with each word's character n-grams
@@ -238,10 +234,11 @@ class IntentModel:
 
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()
-        header = {"labels": self.labels, "vocabulary": list(self._vocabulary)}
+        header = {"labels": self.labels}
         np.savez(
             buffer,
             header=np.frombuffer(json.dumps(header).encode(), np.uint8),
+            vocabulary=np.frombuffer(self._vocabulary.blob, np.uint8),
             idf=self._idf,
             weights=self._weights,
             scale=self._scale,
@@ -252,10 +249,9 @@ class IntentModel:
     def from_bytes(cls, data: bytes, params: ModelParams) -> IntentModel:
         with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
             header = json.loads(arrays["header"].tobytes())
-            vocabulary = dict(zip(header["vocabulary"], itertools.count(1)))
             return cls(
                 header["labels"],
-                vocabulary,
+                Vocabulary(arrays["vocabulary"].tobytes()),
                 arrays["idf"],
                 arrays["weights"],
                 params,
