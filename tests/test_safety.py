@@ -423,6 +423,16 @@ def test_the_second_opinion_catches_what_the_rules_miss(
         # session 13 (dev10.jsonl): clots in a period are no clot in a vein
         ("passing big clots during my period, is that normal", ()),
         ("blood clot in my calf, its swollen and hot, my period started today", ("clot",)),
+        # session 16 (urgent_dev22): no term runs across "but" — "gone but now" is no "gone now"
+        ("the cramp in my leg was gone but now my calf is swollen and sore to touch", ("clot",)),
+        ("my leg cramp is all good but now my left calf is swollen and tender", ("clot",)),
+        ("ankle was fine but now my calf is swollen and warm", ("clot",)),
+        # and one more indirect wording of not wanting to live
+        (
+            "honestly im not planning to be around for much longer so the cramps dont matter",
+            ("suicide",),
+        ),
+        ("i dont plan to be here much longer, sorry", ("suicide",)),
     ],
 )
 def test_the_rules_alone_on_session_10_wordings(

@@ -51,7 +51,8 @@ class Word:
     sentence: int
     segment: int
     keys: tuple[str, ...]  # what a term's word can match here: the stem, "=text", "#", "#year"
-    chunk: int = 0  # between commas: no term runs across one ("it stopped, now her words…")
+    chunk: int = 0  # between commas and breaks: no term runs across one ("it stopped, now
+    # her words…"; "finally gone but now my calf…" is no "gone now")
 
 
 def fold(text: str) -> str:
@@ -116,6 +117,7 @@ class Reader:
                     continue
                 if piece in self._breaks:
                     segment += 1
+                    chunk += 1
                     continue
                 if piece in self._joins:
                     segment += 1
