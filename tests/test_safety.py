@@ -136,6 +136,9 @@ def test_development_corpora_every_emergency_and_few_false_alarms(
         # Session 15, committed unread, first run on the session-15 layer: 520 of 520, 7 of
         # 320 (2.2 %); that run printed counts only.
         (DATA / "urgent_holdout13.jsonl", "all", 520, 7),
+        # Session 16, committed unread, first run after urgent_dev22's round: 507 of 520, 11
+        # of 320 (3.4 %); that run printed counts only.
+        (DATA / "urgent_holdout14.jsonl", "all", 507, 11),
     ],
     # Session 12 (its safety terms, our phrasings and three "none" examples retrained the
     # model): false alarms 10 → 11, 2 → 4, 3 → 4, 6 → 7, 7 → 8; urgent_holdout8 520 → 519.
@@ -160,6 +163,7 @@ def test_development_corpora_every_emergency_and_few_false_alarms(
         "urgent_holdout11.jsonl",
         "urgent_holdout12.jsonl",
         "urgent_holdout13.jsonl",
+        "urgent_holdout14.jsonl",
     ],
 )
 def test_holdout_floor(
@@ -433,6 +437,14 @@ def test_the_second_opinion_catches_what_the_rules_miss(
             ("suicide",),
         ),
         ("i dont plan to be here much longer, sorry", ("suicide",)),
+        # urgent_dev23: a pet's medicine swallowed, a rigid neck, the sea as a means; finding
+        # one's own things is no collapse, a chainsaw's choke no choking
+        ("toddler got into the flea treatment and licked it", ("poisoning",)),
+        ("splitting headache and a rigid neck since this morning", ("meningitis",)),
+        ("thinking of swimming out tonight and not coming back in", ("suicide",)),
+        ("lucky day, found my keys and my tablets", ()),
+        ("came home and found my dad on the kitchen floor, he wont wake up", ("unresponsive",)),
+        ("strimmer choke stuck, any tips", ()),
     ],
 )
 def test_the_rules_alone_on_session_10_wordings(
