@@ -45,7 +45,8 @@ DEV = [
     (DATA / "urgent_dev20.jsonl", "all"),  # session 10, 20 / 40: first run 1.000 / 0.6 %
     (DATA / "urgent_dev21.jsonl", "all"),  # session 12, 20 / 40: first run 0.998 / 1.6 %
     # session 16: urgent_dev22 (0.992 / 3.4 %) and 23 (0.992 / 3.1 %) are tuned on but still
-    # over 2 %, so not here; urgent_dev24 (20 / 20, understated): first run 0.979 / 1.9 %
+    # over 2 %, so not here, nor urgent_dev25 (0.985 / 1.3 %: six misses left, each a deeper
+    # reading than a term); urgent_dev24 (20 / 20, understated): first run 0.979 / 1.9 %
     (DATA / "urgent_dev24.jsonl", "all"),
 ]
 # Development misses left on purpose, each for a reason here or in content/REVIEW.md; any other
@@ -475,6 +476,15 @@ def test_the_second_opinion_catches_what_the_rules_miss(
         (
             "grandad in his armchair, his chest isnt going up and down and hes gone grey",
             ("unresponsive",),
+        ),
+        # urgent_dev25
+        ("drank loads of water during the race, now my head is splitting", ("hyponatraemia",)),
+        ("after the long flight my right calf is thicker than the left and sore", ("clot",)),
+        ("printer is having a fit again, any tips for hand cramps from typing", ()),
+        ("i think im going to log off for good tonight, not the app, me", ("suicide",)),
+        (
+            "my back has gone and both feet tingly, didnt make it to the toilet this morning",
+            ("cauda_equina",),
         ),
     ],
 )
