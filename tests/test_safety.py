@@ -477,7 +477,13 @@ def test_the_second_opinion_catches_what_the_rules_miss(
             "grandad in his armchair, his chest isnt going up and down and hes gone grey",
             ("unresponsive",),
         ),
-        # urgent_dev25
+        # urgent_dev25; a game is a story only when the message says it is in one (a football
+        # game is no fiction, nor gaming all night)
+        (
+            "i play the game all night so i dont have to think, but honestly i want to end it all",
+            ("suicide",),
+        ),
+        ("in the game my character wants to end it all, so dark", ()),
         ("drank loads of water during the race, now my head is splitting", ("hyponatraemia",)),
         ("after the long flight my right calf is thicker than the left and sore", ("clot",)),
         ("printer is having a fit again, any tips for hand cramps from typing", ()),
