@@ -45,7 +45,7 @@ DEV = [
     (DATA / "urgent_dev20.jsonl", "all"),  # session 10, 20 / 40: first run 1.000 / 0.6 %
     (DATA / "urgent_dev21.jsonl", "all"),  # session 12, 20 / 40: first run 0.998 / 1.6 %
     # session 16: urgent_dev22 (0.992 / 3.4 %) and 23 (0.992 / 3.1 %) are tuned on but still
-    # over 2 %, so not here, nor urgent_dev25 (0.985 / 1.3 %: six misses left, each a deeper
+    # over 2 %, so not here, nor urgent_dev25 (first 0.985 / 1.3 %: five misses left, each a deeper
     # reading than a term); urgent_dev24 (20 / 20, understated): first run 0.979 / 1.9 %
     (DATA / "urgent_dev24.jsonl", "all"),
 ]
