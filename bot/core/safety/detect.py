@@ -297,7 +297,7 @@ class Safety:
 
     def _asked(self, hit: Hit, markers: dict[str, list[Hit]], words: Sequence[Word]) -> bool:
         # An imagined case covers its clause ("what should i do if someone has a seizure"), and
-        # what "and" adds to it up to the next comma ("…if someone collapses and isn't
+        # what "and" adds to it up to the next comma or "but" ("…if someone collapses and isn't
         # breathing"); a marker that is a clause of its own ("hypothetically, …") covers the
         # rest of the sentence — not what came before it ("… bleeding gums right now, should
         # i worry" is happening).
